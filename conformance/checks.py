@@ -1,0 +1,52 @@
+"""Assertions shared by the checks; each failure says what was expected and what came back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.exchange import Exchange
+
+SNIPPET = 300
+
+
+def shown(exchange: Exchange) -> str:
+    """One line naming the request and what came back."""
+    body = exchange.text.replace("\n", " ")
+    if len(body) > SNIPPET:
+        body = body[:SNIPPET] + "..."
+    return f"{exchange.method} {exchange.url} -> HTTP {exchange.status}: {body}"
+
+
+def rejected(exchange: Exchange, what: str) -> None:
+    """The request was refused with a 4xx (interpretation 3: "Rejected means any 4xx")."""
+    assert 400 <= exchange.status < 500, (
+        f"expected a 4xx rejecting {what}; got HTTP {exchange.status}\n{shown(exchange)}"
+    )
+
+
+def accepted(exchange: Exchange, what: str) -> None:
+    assert 200 <= exchange.status < 300, (
+        f"expected a 2xx accepting {what}; got HTTP {exchange.status}\n{shown(exchange)}"
+    )
+
+
+def json_object(exchange: Exchange) -> dict[str, Any]:
+    body = exchange.json()
+    assert isinstance(body, dict), f"expected a JSON object, got {type(body).__name__}\n{shown(exchange)}"
+    return body
+
+
+def is_int(value: object) -> bool:
+    """A JSON integer (booleans are not numbers in JSON)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def schema_problems(component: str, instance: object) -> list[str]:
+    """Problems validating `instance` against a component of openapi/apexapi.yaml."""
+    from conformance.schemas import validate
+
+    return validate(component, instance)

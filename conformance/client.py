@@ -1,0 +1,242 @@
+"""The one HTTP client every check uses: timeouts, budget, retries, caps, transcripts."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from conformance.exchange import Credential, Exchange, StreamExchange
+from conformance.ratelimit import RateLimiter
+from conformance.redact import redact_headers, register_secret
+from conformance.settings import Settings
+from conformance.spend import Spend
+from conformance.sse import EventStreamReader
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_RETRIES = 3
+MAX_RETRY_WAIT = 30.0  # seconds, summed over one request's retries
+STREAM_DEADLINE = 120.0  # seconds for a whole stream, however lively
+
+
+class CouldNotJudge(Exception):
+    """The suite could not get an answer to judge: the target is not to blame."""
+
+
+class BudgetExhausted(CouldNotJudge):
+    """The run's request budget is spent."""
+
+
+@dataclass(frozen=True)
+class _Key:
+    method: str
+    url: str
+    body: bytes | None
+    auth: str | None
+    headers: tuple[tuple[str, str], ...]
+    stream: bool
+
+
+class ApexClient:
+    """Sends requests to the target and records every exchange, redacted."""
+
+    def __init__(self, settings: Settings, spend: Spend, limiter: RateLimiter) -> None:
+        register_secret(settings.api_key)
+        self.settings = settings
+        self.spend = spend
+        self._limiter = limiter
+        self._base = settings.base_url.rstrip("/")
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(settings.request_timeout, connect=min(10.0, settings.request_timeout)),
+            follow_redirects=False,
+        )
+        self._cache: dict[_Key, Exchange] = {}
+        # Exchanges the current check used (cache hits included), for its transcript.
+        self.touched: list[Exchange] = []
+
+    # Credentials -------------------------------------------------------------
+    @property
+    def key(self) -> Credential:
+        return Credential(f"Bearer {self.settings.api_key}", "the configured key")
+
+    def credential(self, header: str | None, label: str) -> Credential:
+        """A non-standard credential; its value is redacted like the key."""
+        if header:
+            register_secret(header.split(" ", 1)[-1])
+        return Credential(header, label)
+
+    # Requests ----------------------------------------------------------------
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self._base + path
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        content: bytes | None = None,
+        credential: Credential | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Exchange:
+        """Send a request (identical requests are answered from the run's cache)."""
+        body = content if content is not None else _encode(json_body)
+        cred = self.key if credential is None else credential
+        sent = dict(headers or {})
+        if body is not None:
+            sent.setdefault("Content-Type", "application/json")
+        key = _Key(method, self.url(path), body, cred.header, tuple(sorted(sent.items())), False)
+        exchange = self._cache.get(key)
+        if exchange is None:
+            exchange = self._send(method, self.url(path), body, cred, sent)
+            self._cache[key] = exchange
+        self.touched.append(exchange)
+        return exchange
+
+    def fetch(self, url: str) -> Exchange:
+        """GET an absolute URL the API returned (an image); no credential is sent."""
+        return self.call("GET", url, credential=Credential(None, "none"))
+
+    def stream(self, path: str, json_body: Any, *, credential: Credential | None = None) -> StreamExchange:
+        """POST a streaming request and read its events as they arrive."""
+        body = _encode(json_body)
+        cred = self.key if credential is None else credential
+        sent = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        key = _Key("POST", self.url(path), body, cred.header, tuple(sorted(sent.items())), True)
+        exchange = self._cache.get(key)
+        if not isinstance(exchange, StreamExchange):
+            exchange = self._stream(self.url(path), body, cred, sent)
+            self._cache[key] = exchange
+        self.touched.append(exchange)
+        return exchange
+
+    def close(self) -> None:
+        self._http.close()
+
+    # Internals ---------------------------------------------------------------
+    def _record(self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]) -> Exchange:
+        return Exchange(method, url, redact_headers(sent), body, cred.label)
+
+    def _headers(self, cred: Credential, sent: dict[str, str]) -> dict[str, str]:
+        headers = dict(sent)
+        if cred.header is not None:
+            headers["Authorization"] = cred.header
+        return headers
+
+    def _admit(self) -> None:
+        if not self.spend.take_request(self.settings.max_requests):
+            raise BudgetExhausted(
+                f"budget: the run's limit of {self.settings.max_requests} requests is spent "
+                "(raise it with --max-requests)"
+            )
+        self._limiter.wait()
+
+    def _send(self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]) -> Exchange:
+        exchange = self._record(method, url, body, cred, sent)
+        waited = 0.0
+        for attempt in range(MAX_RETRIES + 1):
+            self._admit()
+            started = time.monotonic()
+            try:
+                with self._http.stream(method, url, content=body, headers=self._headers(cred, sent)) as response:
+                    exchange.status = response.status_code
+                    exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
+                    exchange.body, exchange.truncated = _read_capped(response, started, self.settings.request_timeout)
+            except httpx.TimeoutException as exc:
+                raise CouldNotJudge(f"timeout: no complete answer from {url} within {self.settings.request_timeout:g} s ({type(exc).__name__})") from exc
+            except httpx.TransportError as exc:
+                raise CouldNotJudge(f"connection: {method} {url} failed: {type(exc).__name__}: {exc}") from exc
+            exchange.elapsed = time.monotonic() - started
+            delay = _retry_delay(exchange)
+            if delay is None:
+                break
+            if attempt == MAX_RETRIES or waited + delay > MAX_RETRY_WAIT:
+                raise CouldNotJudge(
+                    f"rate limited: {method} {url} still got {exchange.status} after "
+                    f"{attempt + 1} attempts and {waited:.1f} s of waiting"
+                )
+            time.sleep(delay)
+            waited += delay
+        self.spend.observe(exchange)
+        return exchange
+
+    def _stream(self, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]) -> StreamExchange:
+        record = self._record("POST", url, body, cred, sent)
+        exchange = StreamExchange(**vars(record))
+        self._admit()
+        idle = self.settings.stream_idle_timeout
+        timeout = httpx.Timeout(self.settings.request_timeout, read=idle, connect=min(10.0, self.settings.request_timeout))
+        started = time.monotonic()
+        reader = EventStreamReader()
+        raw = bytearray()
+        try:
+            with self._http.stream("POST", url, content=body, headers=self._headers(cred, sent), timeout=timeout) as response:
+                exchange.status = response.status_code
+                exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
+                for chunk in response.iter_bytes():
+                    now = time.monotonic() - started
+                    raw += chunk
+                    exchange.events += reader.feed(chunk, now)
+                    if exchange.events and exchange.first_event_after is None:
+                        exchange.first_event_after = exchange.events[0].received_at
+                    if len(raw) > MAX_BODY_BYTES or now > STREAM_DEADLINE:
+                        exchange.truncated = True
+                        break
+        except httpx.ReadTimeout:
+            exchange.stalled_after = time.monotonic() - started
+        except httpx.TimeoutException as exc:
+            raise CouldNotJudge(f"timeout: no answer from {url} within {self.settings.request_timeout:g} s ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            if exchange.status == 0:
+                raise CouldNotJudge(f"connection: POST {url} failed: {type(exc).__name__}: {exc}") from exc
+            exchange.stalled_after = time.monotonic() - started
+        if exchange.stalled_after is None and not exchange.truncated:
+            exchange.events += reader.close()
+        exchange.issues = list(reader.issues)
+        exchange.body = bytes(raw)
+        exchange.elapsed = time.monotonic() - started
+        self.spend.observe(exchange)
+        return exchange
+
+
+def _encode(json_body: Any) -> bytes | None:
+    if json_body is None:
+        return None
+    return json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+
+
+def _read_capped(response: httpx.Response, started: float, limit: float) -> tuple[bytes, bool]:
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return bytes(body[:MAX_BODY_BYTES]), True
+        if time.monotonic() - started > limit:
+            raise httpx.ReadTimeout("the whole-request deadline passed while reading the body")
+    return bytes(body), False
+
+
+def _retry_delay(exchange: Exchange) -> float | None:
+    """Seconds to wait before retrying a 429/503, from retry-after-ms or Retry-After."""
+    if exchange.status not in (429, 503):
+        return None
+    headers = exchange.response_headers
+    if "retry-after-ms" in headers:
+        try:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return 1.0
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 1.0
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,59 @@
+"""Session fixtures of the conformance checks: settings, client, models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from conformance.client import ApexClient, CouldNotJudge
+from conformance.discovery import Models, choose_models
+from conformance.report.records import OBSERVATION
+from conformance.settings import Settings
+from conformance.state import RunState, run_state
+
+
+@pytest.fixture(scope="session")
+def apex_state(pytestconfig: pytest.Config) -> RunState:
+    return run_state(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def apex_settings(apex_state: RunState) -> Settings:
+    return apex_state.settings
+
+
+@pytest.fixture(scope="session")
+def apex(apex_state: RunState) -> ApexClient:
+    return apex_state.client
+
+
+@pytest.fixture(scope="session")
+def apex_models(apex_state: RunState, apex: ApexClient) -> Models:
+    models = choose_models(apex)
+    apex_state.models = models
+    return models
+
+
+@pytest.fixture
+def observe(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Record what an INFO check saw; the report shows it as the check's message."""
+
+    def record(text: str) -> None:
+        request.node.user_properties.append((OBSERVATION, text))
+
+    return record
+
+
+@pytest.fixture(scope="session")
+def chat_model(apex_models: Models) -> str:
+    if apex_models.chat is None:
+        raise CouldNotJudge("no chat model: " + "; ".join(apex_models.notes))
+    return apex_models.chat
+
+
+@pytest.fixture(scope="session")
+def image_model(apex_models: Models) -> str:
+    if apex_models.image is None:
+        pytest.skip("no image model to test: " + "; ".join(apex_models.notes))
+    return apex_models.image

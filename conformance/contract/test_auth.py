@@ -1,0 +1,190 @@
+"""Authentication on every endpoint: which credentials are refused, how, and what leaks."""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from conformance import payloads
+from conformance.checks import rejected, shown
+from conformance.client import ApexClient
+from conformance.discovery import Models
+from conformance.exchange import Exchange
+
+ENDPOINTS = ("models", "chat", "images")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    requirement: str
+    profile: str
+
+
+VARIANTS = (
+    Variant("no header", "AUTH-01", "smoke"),
+    Variant("unknown ak- key", "AUTH-02", "smoke"),
+    Variant("sk- prefix", "AUTH-03", "standard"),
+    Variant("ak- too short", "AUTH-03", "standard"),
+    Variant("ak- 200 chars", "AUTH-03", "full"),
+    Variant("empty credentials", "AUTH-03", "standard"),
+    Variant("Token scheme", "AUTH-04", "standard"),
+    Variant("no scheme", "AUTH-04", "full"),
+    Variant("last character changed", "AUTH-05", "smoke"),
+    Variant("middle character changed", "AUTH-05", "standard"),
+)
+
+
+def _changed(key: str, position: int) -> str:
+    replacement = "a" if key[position] != "a" else "b"
+    return key[:position] + replacement + key[position + 1 :]
+
+
+def header_for(variant: str, key: str, seed: int) -> str | None:
+    """The Authorization header value for a credential variant (None: no header)."""
+    rng = random.Random(f"{seed}-{variant}")
+    alnum = string.ascii_letters + string.digits
+
+    def random_text(n: int) -> str:
+        return "".join(rng.choice(alnum) for _ in range(n))
+
+    return {
+        "no header": None,
+        "unknown ak- key": f"Bearer ak-{random_text(45)}",
+        "sk- prefix": f"Bearer sk-{random_text(45)}",
+        "ak- too short": f"Bearer ak-{random_text(10)}",
+        "ak- 200 chars": f"Bearer ak-{random_text(197)}",
+        "empty credentials": "Bearer",
+        "Token scheme": f"Token {key}",
+        "no scheme": key,
+        "last character changed": f"Bearer {_changed(key, len(key) - 1)}",
+        "middle character changed": f"Bearer {_changed(key, len(key) // 2)}",
+    }[variant]
+
+
+def request_for(endpoint: str, models: Models) -> tuple[str, str, Any]:
+    """A request that would be valid with the right key, so only the credential is wrong."""
+    if endpoint == "models":
+        return "GET", "/models", None
+    if endpoint == "chat":
+        return "POST", "/chat/completions", payloads.chat(models.chat or "openai/gpt-4o")
+    body = dict(models.image_request or payloads.image(models.image or "openai/dall-e-3"))
+    body["n"] = 1
+    return "POST", "/images/generations", body
+
+
+def send(apex: ApexClient, models: Models, endpoint: str, variant: str) -> Exchange:
+    header = header_for(variant, apex.settings.api_key, apex.settings.seed)
+    method, path, body = request_for(endpoint, models)
+    return apex.call(method, path, json_body=body, credential=apex.credential(header, variant))
+
+
+def params(requirement: str | None = None) -> list[Any]:
+    return [
+        pytest.param(endpoint, v.name, id=f"{endpoint}:{v.name}", marks=pytest.mark.profile(v.profile))
+        for v in VARIANTS
+        if requirement is None or v.requirement == requirement
+        for endpoint in ENDPOINTS
+    ]
+
+
+def _check_refused(apex: ApexClient, models: Models, endpoint: str, variant: str) -> None:
+    rejected(send(apex, models, endpoint, variant), f"a request with credentials: {variant}")
+
+
+@pytest.mark.requirement("AUTH-01")
+@pytest.mark.parametrize(("endpoint", "variant"), params("AUTH-01"))
+def test_no_key_rejected(apex, apex_models, endpoint, variant):
+    _check_refused(apex, apex_models, endpoint, variant)
+
+
+@pytest.mark.requirement("AUTH-02")
+@pytest.mark.parametrize(("endpoint", "variant"), params("AUTH-02"))
+def test_unknown_key_rejected(apex, apex_models, endpoint, variant):
+    _check_refused(apex, apex_models, endpoint, variant)
+
+
+@pytest.mark.requirement("AUTH-03")
+@pytest.mark.parametrize(("endpoint", "variant"), params("AUTH-03"))
+def test_malformed_key_rejected(apex, apex_models, endpoint, variant):
+    _check_refused(apex, apex_models, endpoint, variant)
+
+
+@pytest.mark.requirement("AUTH-04")
+@pytest.mark.parametrize(("endpoint", "variant"), params("AUTH-04"))
+def test_wrong_scheme_rejected(apex, apex_models, endpoint, variant):
+    _check_refused(apex, apex_models, endpoint, variant)
+
+
+@pytest.mark.requirement("AUTH-05")
+@pytest.mark.parametrize(("endpoint", "variant"), params("AUTH-05"))
+def test_changed_key_rejected(apex, apex_models, endpoint, variant):
+    _check_refused(apex, apex_models, endpoint, variant)
+
+
+@pytest.mark.requirement("AUTH-06")
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_configured_key_accepted(apex, apex_models, endpoint):
+    method, path, body = request_for(endpoint, apex_models)
+    exchange = apex.call(method, path, json_body=body)
+    # Only an auth refusal judges this rule; other statuses belong to other checks.
+    assert exchange.status not in (401, 403), (
+        f"expected the configured key to be accepted; got HTTP {exchange.status}\n{shown(exchange)}"
+    )
+
+
+@pytest.mark.requirement("AUTH-07")
+@pytest.mark.parametrize(("endpoint", "variant"), params())
+def test_refusal_is_401(apex, apex_models, endpoint, variant):
+    exchange = send(apex, apex_models, endpoint, variant)
+    if exchange.status < 400 or exchange.status >= 500:
+        pytest.skip(f"not refused (HTTP {exchange.status}); the refusal check reports it")
+    assert exchange.status == 401, f"expected 401 for credentials: {variant}; got {shown(exchange)}"
+
+
+@pytest.mark.requirement("AUTH-08")
+def test_lower_case_scheme_accepted(apex):
+    credential = apex.credential(f"bearer {apex.settings.api_key}", "the configured key, scheme 'bearer'")
+    exchange = apex.call("GET", "/models", credential=credential)
+    assert exchange.status == 200, (
+        f"expected 200 with the scheme written 'bearer' (RFC 9110: case-insensitive); "
+        f"got {shown(exchange)}"
+    )
+
+
+@pytest.mark.requirement("AUTH-09")
+@pytest.mark.parametrize(("endpoint", "variant"), params())
+def test_key_not_echoed(apex, apex_models, endpoint, variant):
+    exchange = send(apex, apex_models, endpoint, variant)
+    header = header_for(variant, apex.settings.api_key, apex.settings.seed) or ""
+    token = header.split(" ", 1)[-1]
+    body = exchange.body.decode("utf-8", errors="replace")
+    leaked = [t for t in {token, apex.settings.api_key} if len(t) >= 8 and t in body]
+    assert not leaked, (
+        f"the response body echoes the whole submitted key ({variant}); it should mask it.\n"
+        f"{shown(exchange)}"
+    )
+
+
+@pytest.mark.requirement("AUTH-10")
+@pytest.mark.parametrize("path", ["/chat/completions", "/images/generations"])
+def test_auth_before_validation(apex, path):
+    credential = apex.credential(None, "no header")
+    exchange = apex.call("POST", path, content=b'{"model": ', credential=credential)
+    assert exchange.status == 401, (
+        f"expected 401 for a request with no key and a malformed body (auth first); "
+        f"got {shown(exchange)}"
+    )
+
+
+@pytest.mark.requirement("AUTH-11")
+def test_www_authenticate_on_401(apex, apex_models):
+    exchange = send(apex, apex_models, "models", "no header")
+    if exchange.status != 401:
+        pytest.skip(f"no 401 to inspect (HTTP {exchange.status})")
+    value = exchange.response_headers.get("www-authenticate")
+    assert value, "401 without WWW-Authenticate (RFC 9110 11.6.1 asks for it)"

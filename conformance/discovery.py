@@ -1,0 +1,129 @@
+"""Choosing the chat and image models a run uses, from options or from /models."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from conformance.client import ApexClient
+
+# The document gives no field that tells a chat model from an image model, so names decide.
+_IMAGE_NAME = re.compile(
+    r"dall-?e|gpt-image|imagen|image|flux|stable-?diffusion|sdxl|midjourney|ideogram|recraft",
+    re.IGNORECASE,
+)
+_NOT_CHAT_NAME = re.compile(r"embed|whisper|tts|moderation|rerank|transcribe", re.IGNORECASE)
+PROBE_CANDIDATES = 3
+
+
+@dataclass
+class Models:
+    """The models a run uses and how they were chosen (shown in the report)."""
+
+    listing: list[dict[str, Any]]
+    chat: str | None = None
+    image: str | None = None
+    # The image request that the chosen model accepted; image checks judge its answer.
+    image_request: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def price(self, model_id: str) -> dict[str, str]:
+        for entry in self.listing:
+            if entry.get("id") == model_id and isinstance(entry.get("pricing"), dict):
+                return {str(k): str(v) for k, v in entry["pricing"].items()}
+        return {}
+
+
+def list_models(client: ApexClient) -> list[dict[str, Any]]:
+    """The target's /models entries that have a string id (empty when unusable)."""
+    exchange = client.call("GET", "/models")
+    body = exchange.json_or_none() if exchange.status == 200 else None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        return []
+    return [item for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
+
+def is_image_model(entry: dict[str, Any]) -> bool:
+    pricing = entry.get("pricing")
+    has_image_price = isinstance(pricing, dict) and "image" in pricing
+    return has_image_price or bool(_IMAGE_NAME.search(entry["id"]))
+
+
+def cost(entry: dict[str, Any], keys: tuple[str, ...]) -> Decimal:
+    """The entry's price for sorting; unpriced entries sort last."""
+    pricing = entry.get("pricing")
+    if not isinstance(pricing, dict):
+        return Decimal("Infinity")
+    total = Decimal(0)
+    for key in keys:
+        try:
+            total += Decimal(str(pricing.get(key, "0")))
+        except InvalidOperation:
+            return Decimal("Infinity")
+    return total
+
+
+def chat_candidates(listing: list[dict[str, Any]]) -> list[str]:
+    """Listed chat models, cheapest first."""
+    chat = [e for e in listing if not is_image_model(e) and not _NOT_CHAT_NAME.search(e["id"])]
+    chat.sort(key=lambda e: (cost(e, ("prompt", "completion")), e["id"]))
+    return [e["id"] for e in chat]
+
+
+def image_candidates(listing: list[dict[str, Any]]) -> list[str]:
+    """Listed image models, cheapest first (by the image price when there is one)."""
+    images = [e for e in listing if is_image_model(e)]
+    images.sort(key=lambda e: (cost(e, ("image",)) if "image" in (e.get("pricing") or {}) else cost(e, ("prompt", "completion")), e["id"]))
+    return [e["id"] for e in images]
+
+
+def choose_models(client: ApexClient) -> Models:
+    """Options first; otherwise the cheapest listed model that answers a real request."""
+    from conformance import payloads
+
+    settings = client.settings
+    listing = list_models(client)
+    models = Models(listing)
+    if settings.chat_model:
+        models.chat = settings.chat_model
+        models.notes.append(f"chat model {settings.chat_model} from --chat-model")
+    else:
+        models.chat, _, note = _probe(
+            client, chat_candidates(listing), lambda m: [("/chat/completions", payloads.chat(m))]
+        )
+        models.notes.append(f"chat model: {note}")
+    images = [settings.image_model] if settings.image_model else image_candidates(listing)
+    models.image, models.image_request, note = _probe(
+        client,
+        images,
+        lambda m: [("/images/generations", payloads.image(m, **a)) for a in payloads.IMAGE_ATTEMPTS],
+    )
+    if settings.image_model:
+        models.image = settings.image_model
+        note = f"{settings.image_model} from --image-model"
+    models.notes.append(f"image model: {note}")
+    return models
+
+
+def _probe(
+    client: ApexClient,
+    candidates: list[str],
+    requests: Callable[[str], list[tuple[str, dict[str, Any]]]],
+) -> tuple[str | None, dict[str, Any] | None, str]:
+    """The first candidate (cheapest first) whose request is not refused with a 4xx.
+
+    The probe requests are the checks' own first requests, so the cache makes them free.
+    A 4xx for every candidate means the guess is unconfirmed, never a verdict on the target.
+    """
+    if not candidates:
+        return None, None, "none found in /models (by name and pricing keys); pass it as an option"
+    for model in candidates[:PROBE_CANDIDATES]:
+        for path, body in requests(model):
+            if not 400 <= client.call("POST", path, json_body=body).status < 500:
+                return model, body, f"{model}, cheapest listed by pricing that accepted a request"
+    tried = ", ".join(candidates[:PROBE_CANDIDATES])
+    return None, None, f"no listed model accepted a request (tried {tried}); pass it as an option"

@@ -1,0 +1,123 @@
+"""One recorded HTTP exchange: what the suite sent, what came back, and how to reproduce it."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.redact import REDACTED, redact_text
+from conformance.sse import Event, FramingIssue
+
+TRANSCRIPT_BODY_LIMIT = 2000
+
+
+class NotJSONError(ValueError):
+    """The body was due to be JSON and is not."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What the suite puts in the Authorization header, and how reports name it."""
+
+    header: str | None
+    label: str
+
+    def __repr__(self) -> str:
+        return f"Credential({self.label!r})"
+
+
+@dataclass
+class Exchange:
+    """A request and its response; headers and bodies are already redacted."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes | None
+    credential_label: str
+    status: int = 0
+    response_headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    elapsed: float = 0.0
+    truncated: bool = False
+
+    @property
+    def media_type(self) -> str:
+        """The response media type without parameters, in lower case."""
+        value = self.response_headers.get("content-type", "")
+        return value.split(";", 1)[0].strip().lower()
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON; NotJSONError says what came instead."""
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise NotJSONError(
+                f"expected a JSON body, got {self.media_type or 'no content type'}: "
+                f"{_snippet(self.body, 200)!r} ({exc})"
+            ) from exc
+
+    def json_or_none(self) -> Any:
+        try:
+            return self.json()
+        except NotJSONError:
+            return None
+
+    def curl(self) -> str:
+        """A curl command that repeats the request; the credential stays redacted."""
+        parts = ["curl", "-sS", "-X", self.method, shlex.quote(self.url)]
+        for name, value in self.request_headers.items():
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if self.credential_label != "none":
+            parts += ["-H", shlex.quote(f"Authorization: {REDACTED} ({self.credential_label})")]
+        if self.request_body is not None:
+            parts += ["--data-binary", shlex.quote(redact_text(_decode(self.request_body)))]
+        return " ".join(parts)
+
+    def transcript(self, limit: int = TRANSCRIPT_BODY_LIMIT) -> str:
+        """Request and response as text, bodies cut at `limit` characters."""
+        lines = [f"> {self.method} {self.url}"]
+        lines += [f"> {name}: {value}" for name, value in self.request_headers.items()]
+        lines.append(f"> Authorization: {REDACTED} ({self.credential_label})")
+        if self.request_body is not None:
+            lines += [">", "> " + _snippet(self.request_body, limit)]
+        lines.append("")
+        if self.status:
+            lines.append(f"< HTTP {self.status} ({self.elapsed * 1000:.0f} ms)")
+            lines += [f"< {name}: {value}" for name, value in self.response_headers.items()]
+            lines += ["<", "< " + _snippet(self.body, limit)]
+            if self.truncated:
+                lines.append("< [body cut off by the suite's response size cap]")
+        else:
+            lines.append("< (no response)")
+        return redact_text("\n".join(lines))
+
+
+@dataclass
+class StreamExchange(Exchange):
+    """A streamed exchange: the events as they arrived, and how the stream ended."""
+
+    events: list[Event] = field(default_factory=list)
+    issues: list[FramingIssue] = field(default_factory=list)
+    stalled_after: float | None = None
+    first_event_after: float | None = None
+
+    def data_events(self) -> list[Event]:
+        return [event for event in self.events if event.data != ""]
+
+
+def _decode(body: bytes) -> str:
+    return body.decode("utf-8", errors="replace")
+
+
+def _snippet(body: bytes, limit: int) -> str:
+    text = _decode(body)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit} more characters]"

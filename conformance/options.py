@@ -1,0 +1,88 @@
+"""The suite's command-line options, each with an environment variable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.settings import DEFAULT_MAX_REQUESTS, PROFILES, Settings, env
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    env: str
+    help: str
+    default: Any = None
+    type: Any = str
+    choices: tuple[str, ...] | None = None
+
+
+# One table, mirrored in the README's option table.
+OPTIONS = (
+    Option("--api-key", "APEX_API_KEY", "API key of the target (prefer the environment variable)."),
+    Option("--chat-model", "APEX_CHAT_MODEL", "Chat model to test (default: cheapest listed)."),
+    Option("--image-model", "APEX_IMAGE_MODEL", "Image model to test (default: cheapest listed)."),
+    Option("--profile", "APEX_PROFILE", "How much to check.", "standard", str, PROFILES),
+    Option("--fail-on", "APEX_FAIL_ON", "Lowest level that fails the run.", "must", str, ("must", "should")),
+    Option("--report-dir", "APEX_REPORT_DIR", "Where HTML, JUnit and JSON reports go.", "reports"),
+    Option("--request-timeout", "APEX_REQUEST_TIMEOUT", "Seconds for one whole request.", 30.0, float),
+    Option("--stream-idle-timeout", "APEX_STREAM_IDLE_TIMEOUT", "Seconds a stream may stay silent.", 15.0, float),
+    Option("--max-requests", "APEX_MAX_REQUESTS", "Request budget (default per profile: 60/150/600).", None, int),
+    Option("--rate-limit", "APEX_RATE_LIMIT", "Requests per second for the whole run.", None, float),
+    Option("--seed", "APEX_SEED", "Seed for generated requests.", 20261127, int),
+    Option("--waivers", "APEX_WAIVERS", "YAML file of waived requirements."),
+    Option("--compare", "APEX_COMPARE", "A previous summary.json to diff against."),
+)
+
+
+def _dest(flag: str) -> str:
+    return "apex_" + flag.lstrip("-").replace("-", "_")
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("apex-conformance", "ApexApi conformance")
+    for option in OPTIONS:
+        group.addoption(
+            option.flag,
+            dest=_dest(option.flag),
+            default=None,
+            choices=option.choices,
+            help=f"{option.help} [env {option.env}]",
+        )
+
+
+def value(config: pytest.Config, flag: str) -> Any:
+    """An option's value: the flag, else its environment variable, else the default."""
+    option = next(o for o in OPTIONS if o.flag == flag)
+    raw = config.getoption(_dest(flag)) or env(option.env)
+    if raw is None:
+        return option.default
+    if option.choices and raw not in option.choices:
+        raise pytest.UsageError(f"{option.env}={raw!r}: expected one of {', '.join(option.choices)}")
+    try:
+        return option.type(raw)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{option.flag} / {option.env}: {raw!r} is not a {option.type.__name__}") from exc
+
+
+def build_settings(config: pytest.Config, base_url: str, api_key: str, embedded: bool) -> Settings:
+    profile = value(config, "--profile")
+    return Settings(
+        base_url=base_url.rstrip("/"),
+        api_key=api_key,
+        embedded=embedded,
+        profile=profile,
+        fail_on=value(config, "--fail-on"),
+        chat_model=value(config, "--chat-model"),
+        image_model=value(config, "--image-model"),
+        report_dir=Path(value(config, "--report-dir")),
+        request_timeout=value(config, "--request-timeout"),
+        stream_idle_timeout=value(config, "--stream-idle-timeout"),
+        max_requests=value(config, "--max-requests") or DEFAULT_MAX_REQUESTS[profile],
+        rate_limit=value(config, "--rate-limit"),
+        seed=value(config, "--seed"),
+    )

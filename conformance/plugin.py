@@ -1,0 +1,266 @@
+"""The pytest plugin: options, the target, verdicts per requirement level, reports and the gate."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import conformance.contract
+from conformance import options
+from conformance.catalogue import requirements
+from conformance.client import CouldNotJudge
+from conformance.report import records
+from conformance.report.gate import exit_status
+from conformance.report.writer import write_reports
+from conformance.state import STATE, RunState
+from conformance.target import Target, start_embedded
+
+CONTRACT_DIR = Path(conformance.contract.__file__).resolve().parent
+_LEVEL_RANK = {"INFO": 0, "SHOULD": 1, "MUST": 2}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+def _runs_contract(config: pytest.Config) -> bool:
+    """True when this session collects the conformance checks (not only the self-tests)."""
+    for arg in config.args:
+        if config.option.pyargs and arg.split("::")[0].startswith("conformance.contract"):
+            return True
+        path = Path(arg.split("::")[0]).resolve()
+        if path == CONTRACT_DIR or CONTRACT_DIR in path.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): requirement IDs this check judges")
+    config.addinivalue_line("markers", "fuzz: schemathesis fuzzing of the OpenAPI description")
+    config.addinivalue_line("markers", "profile(name): smallest profile that runs this check")
+    if not _runs_contract(config):
+        return
+    target = _resolve_target(config)
+    settings = options.build_settings(config, target.base_url, target.api_key, target.embedded)
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    workers = int(workerinput["workercount"]) if workerinput else 1
+    if workers > 1:
+        # Each worker gets its share of the budget so the run as a whole keeps it.
+        settings = dataclasses.replace(settings, max_requests=max(1, settings.max_requests // workers))
+    state = RunState(settings=settings, target=target, workers=workers)
+    config.stash[STATE] = state
+    config.pluginmanager.register(_Recorder(state), "apex-conformance-recorder")
+    if workerinput is None:
+        report_dir = settings.report_dir
+        report_dir.mkdir(parents=True, exist_ok=True)
+        if not config.option.htmlpath:
+            config.option.htmlpath = str(report_dir / "conformance.html")
+            config.option.self_contained_html = True
+        if not config.option.xmlpath:
+            config.option.xmlpath = str(report_dir / "junit.xml")
+
+
+def _resolve_target(config: pytest.Config) -> Target:
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput and "apex_base_url" in workerinput:
+        return Target(workerinput["apex_base_url"], workerinput["apex_api_key"], embedded=True)
+    base_url = config.getoption("base_url", None)
+    if not base_url:
+        return start_embedded()
+    api_key = options.value(config, "--api-key")
+    if not api_key:
+        raise pytest.UsageError(
+            f"--base-url {base_url} needs an API key: set APEX_API_KEY (or pass --api-key)"
+        )
+    return Target(str(base_url), api_key, embedded=False)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Under xdist, workers share the controller's embedded server instead of starting their own."""
+    state = node.config.stash.get(STATE, None)
+    if state is not None and state.target.embedded:
+        node.workerinput["apex_base_url"] = state.target.base_url
+        node.workerinput["apex_api_key"] = state.target.api_key
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    state = node.config.stash.get(STATE, None)
+    spent = getattr(node, "workeroutput", {}).get("apex_spend")
+    if state is not None and spent:
+        state.worker_spend.append(spent)
+
+
+class _Recorder:
+    """Collects one record per check on the controller (workers send their reports there)."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = records.properties(report)
+        if props.get(records.VERDICT) is None:
+            return
+        record = records.record_from(report)
+        if record is not None:
+            self.state.records.append(record)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return []
+    s = state.settings
+    return [
+        f"apex-conformance target: {state.target.describe()}",
+        f"apex-conformance profile={s.profile} fail-on={s.fail_on} seed={s.seed} "
+        f"max-requests={s.max_requests} reports={s.report_dir}/",
+    ]
+
+
+def requirement_ids(item: pytest.Item) -> list[str]:
+    return [str(i) for mark in item.iter_markers("requirement") for i in mark.args]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    catalogue = requirements()
+    for item in items:
+        ids = requirement_ids(item)
+        unknown = [i for i in ids if i not in catalogue]
+        if unknown:
+            raise pytest.UsageError(f"{item.nodeid} names requirements not in the catalogue: {unknown}")
+        if not ids:
+            continue
+        level = max((catalogue[i].level for i in ids), key=_LEVEL_RANK.__getitem__)
+        item.user_properties += [(records.REQUIREMENTS, ",".join(ids)), (records.LEVEL, level)]
+        marker = item.get_closest_marker("profile")
+        needed = str(marker.args[0]) if marker else min(
+            (catalogue[i].profile for i in ids), key=("smoke", "standard", "full").index
+        )
+        if not state.settings.includes(needed):  # type: ignore[arg-type]
+            item.add_marker(pytest.mark.skip(
+                reason=f"checked in profile {needed} (this run: {state.settings.profile})"
+            ))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = item.config.stash.get(STATE, None)
+    if state is not None and state._client is not None:
+        state._client.touched.clear()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    state = item.config.stash.get(STATE, None)
+    props = dict(item.user_properties)
+    if state is None or records.LEVEL not in props:
+        return report
+    if report.when != "call" and report.passed:
+        return report
+    if report.when == "teardown" and not report.failed:
+        return report
+    level = str(props[records.LEVEL])
+    verdict, message = _verdict(report, call, level, state.settings.fail_on)
+    if verdict == "info" and not message:
+        message = "\n".join(str(v) for k, v in item.user_properties if k == records.OBSERVATION)
+    if verdict in ("warned", "info"):
+        report.outcome = "passed"
+    extra: list[tuple[str, object]] = [(records.VERDICT, verdict), (records.MESSAGE, message)]
+    if verdict in ("failed", "warned", "error", "info") and state._client is not None:
+        touched = state._client.touched[-3:]
+        if touched:
+            transcript = "\n\n".join(exchange.transcript() for exchange in touched)
+            extra += [(records.TRANSCRIPT, transcript), (records.CURL, touched[-1].curl())]
+            report.sections.append(("Transcript (Authorization redacted)", transcript))
+            report.sections.append(("Reproduce", touched[-1].curl()))
+    report.user_properties = [*report.user_properties, *extra]
+    item.user_properties.append(("verdict", verdict))
+    return report
+
+
+def _verdict(report: pytest.TestReport, call: pytest.CallInfo[None], level: str, fail_on: str) -> tuple[str, str]:
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        return "skipped", reason.removeprefix("Skipped: ")
+    if report.passed:
+        return ("info", "") if level == "INFO" else ("passed", "")
+    excinfo = call.excinfo
+    message = str(excinfo.value) if excinfo is not None else report.longreprtext
+    if excinfo is not None and excinfo.errisinstance(CouldNotJudge):
+        return "error", message
+    if report.when != "call":
+        return "error", f"the suite failed in {report.when}: {message}"
+    if level == "INFO":
+        return "info", message
+    if level == "SHOULD" and fail_on == "must":
+        return "warned", message
+    return "failed", message
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, Any] | None:
+    verdict = records.properties(report).get(records.VERDICT)
+    if verdict == "warned":
+        return "warned", "W", ("WARNED", {"yellow": True})
+    if verdict == "info":
+        return "info", "i", "INFO"
+    if verdict == "error" and report.when == "call":
+        return "error", "E", ("ERROR", {"red": True})
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["apex_spend"] = state.spend.as_dict()
+        state.close()
+        return
+    state.close()
+    if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        return
+    matrix = write_reports(state)
+    other_failures = session.testsfailed - sum(
+        1 for r in state.records if r.verdict in ("failed", "error")
+    )
+    session.exitstatus = exit_status(matrix, state.settings.fail_on, other_failures > 0)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None or hasattr(config, "workerinput") or not state.facts:
+        return
+    from conformance.report.terminal import summary_lines
+
+    terminalreporter.section("apex-conformance compliance")
+    for line in summary_lines(state):
+        terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_report_title(report: Any) -> None:
+    report.title = "ApexApi compliance report"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:
+    state = session.config.stash.get(STATE, None)
+    if state is not None and state.matrix is not None:
+        from conformance.report.html import matrix_html
+
+        prefix.append(matrix_html(state))

@@ -1,0 +1,82 @@
+"""The compliance matrix: one row per requirement with its verdict and the checks behind it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.catalogue import Requirement, requirements
+from conformance.report.records import TestRecord
+from conformance.verdicts import combine
+
+VERDICT_WORDS = ("passed", "failed", "warned", "skipped", "error", "info", "waived")
+
+
+@dataclass
+class Row:
+    requirement: Requirement
+    verdict: str
+    checks: list[TestRecord] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.requirement.id
+
+    @property
+    def level(self) -> str:
+        return self.requirement.level
+
+    def as_dict(self) -> dict[str, Any]:
+        req = self.requirement
+        return {
+            "id": req.id,
+            "level": req.level,
+            "area": req.area,
+            "rule": req.rule,
+            "source": req.source,
+            "verdict": self.verdict,
+            "note": self.note,
+            "tests": sorted({c.nodeid for c in self.checks}),
+            "messages": [c.message for c in self.checks if c.verdict not in ("passed", "skipped")][:5],
+        }
+
+
+@dataclass
+class Matrix:
+    rows: list[Row]
+
+    def totals(self) -> dict[str, dict[str, int]]:
+        """Verdict counts per level."""
+        counts: dict[str, Counter[str]] = {}
+        for row in self.rows:
+            counts.setdefault(row.level, Counter())[row.verdict] += 1
+        return {
+            level: {word: counts.get(level, Counter())[word] for word in VERDICT_WORDS}
+            for level in ("MUST", "SHOULD", "INFO")
+        }
+
+    def judged(self) -> bool:
+        """True when at least one MUST or SHOULD requirement got a real verdict."""
+        return any(
+            row.verdict in ("passed", "failed", "warned", "waived")
+            for row in self.rows
+            if row.level != "INFO"
+        )
+
+
+def build_matrix(checks: list[TestRecord]) -> Matrix:
+    by_id: dict[str, list[TestRecord]] = {}
+    for check in checks:
+        for req_id in check.requirements:
+            by_id.setdefault(req_id, []).append(check)
+    rows = []
+    for req in requirements().values():
+        mine = by_id.get(req.id, [])
+        verdict = combine(c.verdict for c in mine)
+        if req.level == "INFO" and verdict not in ("error", "skipped"):
+            verdict = "info"
+        note = "" if mine else "no check ran (deselected or not collected)"
+        rows.append(Row(req, verdict, mine, note))
+    return Matrix(rows)

@@ -1,0 +1,45 @@
+"""The run's configuration, read from pytest options and environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Profile = Literal["smoke", "standard", "full"]
+FailOn = Literal["must", "should"]
+
+PROFILES: tuple[Profile, ...] = ("smoke", "standard", "full")
+
+# Requests a run may send before checks report "error: budget", per profile.
+DEFAULT_MAX_REQUESTS: dict[Profile, int] = {"smoke": 60, "standard": 150, "full": 600}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a check needs to know about the run; the key never appears in repr."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    embedded: bool
+    profile: Profile = "standard"
+    fail_on: FailOn = "must"
+    chat_model: str | None = None
+    image_model: str | None = None
+    report_dir: Path = Path("reports")
+    request_timeout: float = 30.0
+    stream_idle_timeout: float = 15.0
+    max_requests: int = DEFAULT_MAX_REQUESTS["standard"]
+    rate_limit: float | None = None
+    seed: int = 0
+
+    def includes(self, profile: Profile) -> bool:
+        """True when this run's profile checks requirements of `profile`."""
+        return PROFILES.index(self.profile) >= PROFILES.index(profile)
+
+
+def env(name: str) -> str | None:
+    """An environment variable, with empty values treated as unset."""
+    value = os.environ.get(name, "").strip()
+    return value or None

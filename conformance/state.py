@@ -1,0 +1,62 @@
+"""The run's shared state, kept on the pytest config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from conformance.client import ApexClient
+from conformance.ratelimit import RateLimiter
+from conformance.settings import Settings
+from conformance.spend import Spend
+from conformance.target import Target
+
+if TYPE_CHECKING:
+    from conformance.discovery import Models
+    from conformance.report.matrix import Matrix
+    from conformance.report.records import TestRecord
+
+
+@dataclass
+class RunState:
+    """Settings, target, client and the records the report is built from."""
+
+    settings: Settings
+    target: Target
+    workers: int = 1
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    spend: Spend = field(default_factory=Spend)
+    records: list[TestRecord] = field(default_factory=list)
+    worker_spend: list[dict[str, int]] = field(default_factory=list)
+    models: Models | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    matrix: Matrix | None = None
+    _client: ApexClient | None = None
+
+    @property
+    def client(self) -> ApexClient:
+        if self._client is None:
+            rate = self.settings.rate_limit
+            # Each xdist worker takes its share, so the run as a whole keeps the limit.
+            limiter = RateLimiter(rate / self.workers if rate else None)
+            self._client = ApexClient(self.settings, self.spend, limiter)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self.target.stop()
+
+
+STATE = pytest.StashKey[RunState]()
+
+
+def run_state(config: pytest.Config) -> RunState:
+    """The run's state; raises a usage error outside a conformance run."""
+    try:
+        return config.stash[STATE]
+    except KeyError:
+        raise pytest.UsageError("the apex-conformance plugin is not active in this run") from None
