@@ -32,7 +32,9 @@ def accepted(exchange: Exchange, what: str) -> None:
 
 def json_object(exchange: Exchange) -> dict[str, Any]:
     body = exchange.json()
-    assert isinstance(body, dict), f"expected a JSON object, got {type(body).__name__}\n{shown(exchange)}"
+    assert isinstance(body, dict), (
+        f"expected a JSON object, got {type(body).__name__}\n{shown(exchange)}"
+    )
     return body
 
 

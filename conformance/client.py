@@ -5,8 +5,9 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -16,6 +17,8 @@ from conformance.redact import redact_headers, register_secret
 from conformance.settings import Settings
 from conformance.spend import Spend
 from conformance.sse import EventStreamReader
+
+ExchangeT = TypeVar("ExchangeT", bound=Exchange)
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_RETRIES = 3
@@ -51,7 +54,9 @@ class ApexClient:
         self._limiter = limiter
         self._base = settings.base_url.rstrip("/")
         self._http = httpx.Client(
-            timeout=httpx.Timeout(settings.request_timeout, connect=min(10.0, settings.request_timeout)),
+            timeout=httpx.Timeout(
+                settings.request_timeout, connect=min(10.0, settings.request_timeout)
+            ),
             follow_redirects=False,
         )
         self._cache: dict[_Key, Exchange] = {}
@@ -101,7 +106,9 @@ class ApexClient:
         """GET an absolute URL the API returned (an image); no credential is sent."""
         return self.call("GET", url, credential=Credential(None, "none"))
 
-    def stream(self, path: str, json_body: Any, *, credential: Credential | None = None) -> StreamExchange:
+    def stream(
+        self, path: str, json_body: Any, *, credential: Credential | None = None
+    ) -> StreamExchange:
         """POST a streaming request and read its events as they arrive."""
         body = _encode(json_body)
         cred = self.key if credential is None else credential
@@ -118,7 +125,9 @@ class ApexClient:
         self._http.close()
 
     # Internals ---------------------------------------------------------------
-    def _record(self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]) -> Exchange:
+    def _record(
+        self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
+    ) -> Exchange:
         return Exchange(method, url, redact_headers(sent), body, cred.label)
 
     def _headers(self, cred: Credential, sent: dict[str, str]) -> dict[str, str]:
@@ -135,46 +144,78 @@ class ApexClient:
             )
         self._limiter.wait()
 
-    def _send(self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]) -> Exchange:
-        exchange = self._record(method, url, body, cred, sent)
+    def _send(
+        self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
+    ) -> Exchange:
+        return self._retrying(lambda: self._send_once(method, url, body, cred, sent))
+
+    def _retrying(self, attempt: Callable[[], ExchangeT]) -> ExchangeT:
+        """Repeat a request answered 429/503 after the delay it asks for, within bounds."""
         waited = 0.0
-        for attempt in range(MAX_RETRIES + 1):
-            self._admit()
-            started = time.monotonic()
-            try:
-                with self._http.stream(method, url, content=body, headers=self._headers(cred, sent)) as response:
-                    exchange.status = response.status_code
-                    exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
-                    exchange.body, exchange.truncated = _read_capped(response, started, self.settings.request_timeout)
-            except httpx.TimeoutException as exc:
-                raise CouldNotJudge(f"timeout: no complete answer from {url} within {self.settings.request_timeout:g} s ({type(exc).__name__})") from exc
-            except httpx.TransportError as exc:
-                raise CouldNotJudge(f"connection: {method} {url} failed: {type(exc).__name__}: {exc}") from exc
-            exchange.elapsed = time.monotonic() - started
+        for number in range(1, MAX_RETRIES + 2):
+            exchange = attempt()
             delay = _retry_delay(exchange)
             if delay is None:
                 break
-            if attempt == MAX_RETRIES or waited + delay > MAX_RETRY_WAIT:
+            if number > MAX_RETRIES or waited + delay > MAX_RETRY_WAIT:
                 raise CouldNotJudge(
-                    f"rate limited: {method} {url} still got {exchange.status} after "
-                    f"{attempt + 1} attempts and {waited:.1f} s of waiting"
+                    f"rate limited: {exchange.method} {exchange.url} still got {exchange.status} "
+                    f"after {number} attempts and {waited:.1f} s of waiting"
                 )
             time.sleep(delay)
             waited += delay
         self.spend.observe(exchange)
         return exchange
 
-    def _stream(self, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]) -> StreamExchange:
+    def _send_once(
+        self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
+    ) -> Exchange:
+        exchange = self._record(method, url, body, cred, sent)
+        self._admit()
+        started = time.monotonic()
+        try:
+            with self._http.stream(
+                method, url, content=body, headers=self._headers(cred, sent)
+            ) as response:
+                exchange.status = response.status_code
+                exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
+                _read_capped(response, exchange, started, self.settings.request_timeout)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            if exchange.status == 0:
+                raise CouldNotJudge(
+                    _transport_message(method, url, exc, self.settings.request_timeout)
+                ) from exc
+            # The target answered and then broke off: that is the target's doing.
+            exchange.broken = (
+                f"{type(exc).__name__} after {len(exchange.body)} bytes of the body: {exc}"
+            )
+        exchange.elapsed = time.monotonic() - started
+        return exchange
+
+    def _stream(
+        self, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
+    ) -> StreamExchange:
+        return self._retrying(lambda: self._stream_once(url, body, cred, sent))
+
+    def _stream_once(
+        self, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
+    ) -> StreamExchange:
         record = self._record("POST", url, body, cred, sent)
         exchange = StreamExchange(**vars(record))
         self._admit()
         idle = self.settings.stream_idle_timeout
-        timeout = httpx.Timeout(self.settings.request_timeout, read=idle, connect=min(10.0, self.settings.request_timeout))
+        timeout = httpx.Timeout(
+            self.settings.request_timeout,
+            read=idle,
+            connect=min(10.0, self.settings.request_timeout),
+        )
         started = time.monotonic()
         reader = EventStreamReader()
         raw = bytearray()
         try:
-            with self._http.stream("POST", url, content=body, headers=self._headers(cred, sent), timeout=timeout) as response:
+            with self._http.stream(
+                "POST", url, content=body, headers=self._headers(cred, sent), timeout=timeout
+            ) as response:
                 exchange.status = response.status_code
                 exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
                 for chunk in response.iter_bytes():
@@ -186,20 +227,22 @@ class ApexClient:
                     if len(raw) > MAX_BODY_BYTES or now > STREAM_DEADLINE:
                         exchange.truncated = True
                         break
-        except httpx.ReadTimeout:
-            exchange.stalled_after = time.monotonic() - started
-        except httpx.TimeoutException as exc:
-            raise CouldNotJudge(f"timeout: no answer from {url} within {self.settings.request_timeout:g} s ({type(exc).__name__})") from exc
-        except httpx.TransportError as exc:
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
             if exchange.status == 0:
-                raise CouldNotJudge(f"connection: POST {url} failed: {type(exc).__name__}: {exc}") from exc
-            exchange.stalled_after = time.monotonic() - started
+                raise CouldNotJudge(
+                    _transport_message("POST", url, exc, self.settings.request_timeout)
+                ) from exc
+            if isinstance(exc, httpx.ReadTimeout):
+                exchange.stalled_after = time.monotonic() - started
+            else:
+                exchange.broken = (
+                    f"{type(exc).__name__} after {len(raw)} bytes of the stream: {exc}"
+                )
         if exchange.stalled_after is None and not exchange.truncated:
             exchange.events += reader.close()
         exchange.issues = list(reader.issues)
         exchange.body = bytes(raw)
         exchange.elapsed = time.monotonic() - started
-        self.spend.observe(exchange)
         return exchange
 
 
@@ -209,15 +252,28 @@ def _encode(json_body: Any) -> bytes | None:
     return json.dumps(json_body, ensure_ascii=False).encode("utf-8")
 
 
-def _read_capped(response: httpx.Response, started: float, limit: float) -> tuple[bytes, bool]:
+def _read_capped(
+    response: httpx.Response, exchange: Exchange, started: float, limit: float
+) -> None:
+    """Read the body into the exchange, stopping at the size cap and the whole-request deadline."""
     body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            return bytes(body[:MAX_BODY_BYTES]), True
-        if time.monotonic() - started > limit:
-            raise httpx.ReadTimeout("the whole-request deadline passed while reading the body")
-    return bytes(body), False
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                exchange.truncated = True
+                del body[MAX_BODY_BYTES:]
+                return
+            if time.monotonic() - started > limit:
+                raise httpx.ReadTimeout(f"the body was still arriving after {limit:g} s")
+    finally:
+        exchange.body = bytes(body)
+
+
+def _transport_message(method: str, url: str, exc: Exception, timeout: float) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timeout: no answer from {method} {url} within {timeout:g} s ({type(exc).__name__})"
+    return f"connection: {method} {url} failed: {type(exc).__name__}: {exc}"
 
 
 def _retry_delay(exchange: Exchange) -> float | None:

@@ -77,7 +77,14 @@ def chat_candidates(listing: list[dict[str, Any]]) -> list[str]:
 def image_candidates(listing: list[dict[str, Any]]) -> list[str]:
     """Listed image models, cheapest first (by the image price when there is one)."""
     images = [e for e in listing if is_image_model(e)]
-    images.sort(key=lambda e: (cost(e, ("image",)) if "image" in (e.get("pricing") or {}) else cost(e, ("prompt", "completion")), e["id"]))
+    images.sort(
+        key=lambda e: (
+            cost(e, ("image",))
+            if "image" in (e.get("pricing") or {})
+            else cost(e, ("prompt", "completion")),
+            e["id"],
+        )
+    )
     return [e["id"] for e in images]
 
 
@@ -100,7 +107,9 @@ def choose_models(client: ApexClient) -> Models:
     models.image, models.image_request, note = _probe(
         client,
         images,
-        lambda m: [("/images/generations", payloads.image(m, **a)) for a in payloads.IMAGE_ATTEMPTS],
+        lambda m: [
+            ("/images/generations", payloads.image(m, **a)) for a in payloads.IMAGE_ATTEMPTS
+        ],
     )
     if settings.image_model:
         models.image = settings.image_model

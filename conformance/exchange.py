@@ -42,6 +42,8 @@ class Exchange:
     body: bytes = b""
     elapsed: float = 0.0
     truncated: bool = False
+    # Set when the answer started but did not arrive whole (reset, stalled mid-body).
+    broken: str | None = None
 
     @property
     def media_type(self) -> str:
@@ -50,11 +52,22 @@ class Exchange:
         return value.split(";", 1)[0].strip().lower()
 
     @property
+    def content_type(self) -> str:
+        return self.response_headers.get("content-type", "")
+
+    @property
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
         """The body parsed as JSON; NotJSONError says what came instead."""
+        if self.broken:
+            raise NotJSONError(f"the response did not arrive whole: {self.broken}")
+        if self.truncated:
+            raise NotJSONError(
+                f"the response body is larger than the suite's cap ({len(self.body)} bytes read); "
+                "a JSON answer this large is not plausible"
+            )
         try:
             return json.loads(self.body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -94,6 +107,8 @@ class Exchange:
             lines += ["<", "< " + _snippet(self.body, limit)]
             if self.truncated:
                 lines.append("< [body cut off by the suite's response size cap]")
+            if self.broken:
+                lines.append(f"< [the answer broke off: {self.broken}]")
         else:
             lines.append("< (no response)")
         return redact_text("\n".join(lines))

@@ -27,12 +27,35 @@ OPTIONS = (
     Option("--chat-model", "APEX_CHAT_MODEL", "Chat model to test (default: cheapest listed)."),
     Option("--image-model", "APEX_IMAGE_MODEL", "Image model to test (default: cheapest listed)."),
     Option("--profile", "APEX_PROFILE", "How much to check.", "standard", str, PROFILES),
-    Option("--fail-on", "APEX_FAIL_ON", "Lowest level that fails the run.", "must", str, ("must", "should")),
+    Option(
+        "--fail-on",
+        "APEX_FAIL_ON",
+        "Lowest level that fails the run.",
+        "must",
+        str,
+        ("must", "should"),
+    ),
     Option("--report-dir", "APEX_REPORT_DIR", "Where HTML, JUnit and JSON reports go.", "reports"),
-    Option("--request-timeout", "APEX_REQUEST_TIMEOUT", "Seconds for one whole request.", 30.0, float),
-    Option("--stream-idle-timeout", "APEX_STREAM_IDLE_TIMEOUT", "Seconds a stream may stay silent.", 15.0, float),
-    Option("--max-requests", "APEX_MAX_REQUESTS", "Request budget (default per profile: 60/150/600).", None, int),
-    Option("--rate-limit", "APEX_RATE_LIMIT", "Requests per second for the whole run.", None, float),
+    Option(
+        "--request-timeout", "APEX_REQUEST_TIMEOUT", "Seconds for one whole request.", 30.0, float
+    ),
+    Option(
+        "--stream-idle-timeout",
+        "APEX_STREAM_IDLE_TIMEOUT",
+        "Seconds a stream may stay silent.",
+        15.0,
+        float,
+    ),
+    Option(
+        "--max-requests",
+        "APEX_MAX_REQUESTS",
+        "Request budget (default per profile: 60/150/600).",
+        None,
+        int,
+    ),
+    Option(
+        "--rate-limit", "APEX_RATE_LIMIT", "Requests per second for the whole run.", None, float
+    ),
     Option("--seed", "APEX_SEED", "Seed for generated requests.", 20261127, int),
     Option("--waivers", "APEX_WAIVERS", "YAML file of waived requirements."),
     Option("--compare", "APEX_COMPARE", "A previous summary.json to diff against."),
@@ -62,11 +85,15 @@ def value(config: pytest.Config, flag: str) -> Any:
     if raw is None:
         return option.default
     if option.choices and raw not in option.choices:
-        raise pytest.UsageError(f"{option.env}={raw!r}: expected one of {', '.join(option.choices)}")
+        raise pytest.UsageError(
+            f"{option.env}={raw!r}: expected one of {', '.join(option.choices)}"
+        )
     try:
         return option.type(raw)
     except ValueError as exc:
-        raise pytest.UsageError(f"{option.flag} / {option.env}: {raw!r} is not a {option.type.__name__}") from exc
+        raise pytest.UsageError(
+            f"{option.flag} / {option.env}: {raw!r} is not a {option.type.__name__}"
+        ) from exc
 
 
 def build_settings(config: pytest.Config, base_url: str, api_key: str, embedded: bool) -> Settings:

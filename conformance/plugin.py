@@ -14,10 +14,10 @@ from conformance import options
 from conformance.catalogue import requirements
 from conformance.client import CouldNotJudge
 from conformance.report import records
-from conformance.report.gate import exit_status
-from conformance.report.writer import write_reports
+from conformance.report.writer import read_inputs, write_reports
 from conformance.state import STATE, RunState
 from conformance.target import Target, start_embedded
+from conformance.verdicts import EXIT_COULD_NOT_JUDGE
 
 CONTRACT_DIR = Path(conformance.contract.__file__).resolve().parent
 _LEVEL_RANK = {"INFO": 0, "SHOULD": 1, "MUST": 2}
@@ -51,10 +51,16 @@ def pytest_configure(config: pytest.Config) -> None:
     workers = int(workerinput["workercount"]) if workerinput else 1
     if workers > 1:
         # Each worker gets its share of the budget so the run as a whole keeps it.
-        settings = dataclasses.replace(settings, max_requests=max(1, settings.max_requests // workers))
+        settings = dataclasses.replace(
+            settings, max_requests=max(1, settings.max_requests // workers)
+        )
     state = RunState(settings=settings, target=target, workers=workers)
     config.stash[STATE] = state
     config.pluginmanager.register(_Recorder(state), "apex-conformance-recorder")
+    if config.option.tbstyle == "auto":
+        # Verdicts replace pytest's tracebacks with their own words, so skip building them:
+        # a long traceback per check costs seconds on a target that fails everything.
+        config.option.tbstyle = "line"
     if workerinput is None:
         report_dir = settings.report_dir
         report_dir.mkdir(parents=True, exist_ok=True)
@@ -137,19 +143,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         ids = requirement_ids(item)
         unknown = [i for i in ids if i not in catalogue]
         if unknown:
-            raise pytest.UsageError(f"{item.nodeid} names requirements not in the catalogue: {unknown}")
+            raise pytest.UsageError(
+                f"{item.nodeid} names requirements not in the catalogue: {unknown}"
+            )
         if not ids:
             continue
         level = max((catalogue[i].level for i in ids), key=_LEVEL_RANK.__getitem__)
         item.user_properties += [(records.REQUIREMENTS, ",".join(ids)), (records.LEVEL, level)]
         marker = item.get_closest_marker("profile")
-        needed = str(marker.args[0]) if marker else min(
-            (catalogue[i].profile for i in ids), key=("smoke", "standard", "full").index
+        needed = (
+            str(marker.args[0])
+            if marker
+            else min((catalogue[i].profile for i in ids), key=("smoke", "standard", "full").index)
         )
         if not state.settings.includes(needed):  # type: ignore[arg-type]
-            item.add_marker(pytest.mark.skip(
-                reason=f"checked in profile {needed} (this run: {state.settings.profile})"
-            ))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"checked in profile {needed} (this run: {state.settings.profile})"
+                )
+            )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """One request before any check: an unreachable target gets one message, not a hundred."""
+    config = session.config
+    state = config.stash.get(STATE, None)
+    if state is None or hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    try:
+        state.client.call("GET", "/models")
+    except CouldNotJudge as exc:
+        state.facts["unreachable"] = str(exc)
+        pytest.exit(
+            f"apex-conformance could not reach the target {state.target.base_url}: {exc}",
+            returncode=EXIT_COULD_NOT_JUDGE,
+        )
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -177,6 +205,9 @@ def pytest_runtest_makereport(
         message = "\n".join(str(v) for k, v in item.user_properties if k == records.OBSERVATION)
     if verdict in ("warned", "info"):
         report.outcome = "passed"
+    if verdict in ("failed", "error") and call.excinfo is not None:
+        # The verdict's own words, not a traceback wall: the transcript section follows.
+        report.longrepr = f"{verdict.upper()} [{','.join(_ids(props))} {level}] {message}"
     extra: list[tuple[str, object]] = [(records.VERDICT, verdict), (records.MESSAGE, message)]
     if verdict in ("failed", "warned", "error", "info") and state._client is not None:
         touched = state._client.touched[-3:]
@@ -190,7 +221,13 @@ def pytest_runtest_makereport(
     return report
 
 
-def _verdict(report: pytest.TestReport, call: pytest.CallInfo[None], level: str, fail_on: str) -> tuple[str, str]:
+def _ids(props: dict[str, object]) -> list[str]:
+    return str(props.get(records.REQUIREMENTS, "")).split(",")
+
+
+def _verdict(
+    report: pytest.TestReport, call: pytest.CallInfo[None], level: str, fail_on: str
+) -> tuple[str, str]:
     if report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         return "skipped", reason.removeprefix("Skipped: ")
@@ -209,7 +246,9 @@ def _verdict(report: pytest.TestReport, call: pytest.CallInfo[None], level: str,
     return "failed", message
 
 
-def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, Any] | None:
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, Any] | None:
     verdict = records.properties(report).get(records.VERDICT)
     if verdict == "warned":
         return "warned", "W", ("WARNED", {"yellow": True})
@@ -232,13 +271,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.close()
         return
     state.close()
-    if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+    if config.option.collectonly or exitstatus in (
+        pytest.ExitCode.INTERRUPTED,
+        pytest.ExitCode.USAGE_ERROR,
+        pytest.ExitCode.INTERNAL_ERROR,
+    ):
         return
-    matrix = write_reports(state)
     other_failures = session.testsfailed - sum(
         1 for r in state.records if r.verdict in ("failed", "error")
     )
-    session.exitstatus = exit_status(matrix, state.settings.fail_on, other_failures > 0)
+    inputs = read_inputs(options.value(config, "--waivers"), options.value(config, "--compare"))
+    session.exitstatus = write_reports(state, inputs, max(0, other_failures)).exit_code
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -258,7 +301,9 @@ def pytest_html_report_title(report: Any) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:
+def pytest_html_results_summary(
+    prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+) -> None:
     state = session.config.stash.get(STATE, None)
     if state is not None and state.matrix is not None:
         from conformance.report.html import matrix_html

@@ -109,7 +109,9 @@ CASES: tuple[Case, ...] = (
     Case("CHAT-18", CHAT, "messages empty", _chat(messages=[])),
     Case("CHAT-18", CHAT, "message without role", _chat(messages=[{"content": "Say OK."}])),
     Case("CHAT-18", CHAT, "message without content", _chat(messages=[{"role": "user"}]), "full"),
-    Case("CHAT-19", CHAT, "bare model id", lambda m: _chat(model=_bare(m.chat))(m), "standard", True),
+    Case(
+        "CHAT-19", CHAT, "bare model id", lambda m: _chat(model=_bare(m.chat))(m), "standard", True
+    ),
     Case("CHAT-20", CHAT, "unknown model", _chat(model=UNKNOWN_PROVIDER_MODEL), "smoke", True),
     Case("IMG-08", IMAGES, 'size "123x456"', _image(size="123x456")),
     Case("IMG-08", IMAGES, 'size "1024"', _image(size="1024"), "full"),
@@ -120,7 +122,14 @@ CASES: tuple[Case, ...] = (
     Case("IMG-11", IMAGES, "prompt missing", _image(prompt=_DROP), "smoke"),
     Case("IMG-11", IMAGES, "model missing", _image(model=_DROP)),
     Case("IMG-11", IMAGES, "prompt a number", _image(prompt=42), "full"),
-    Case("IMG-12", IMAGES, "bare model id", lambda m: _image(model=_bare(m.image))(m), "standard", True),
+    Case(
+        "IMG-12",
+        IMAGES,
+        "bare model id",
+        lambda m: _image(model=_bare(m.image))(m),
+        "standard",
+        True,
+    ),
     Case("IMG-12", IMAGES, "unknown model", _image(model=UNKNOWN_PROVIDER_MODEL), "standard", True),
     Case("IMG-13", IMAGES, 'n "1"', _image(n="1"), "full"),
 )

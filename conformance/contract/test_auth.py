@@ -85,7 +85,9 @@ def send(apex: ApexClient, models: Models, endpoint: str, variant: str) -> Excha
 
 def params(requirement: str | None = None) -> list[Any]:
     return [
-        pytest.param(endpoint, v.name, id=f"{endpoint}:{v.name}", marks=pytest.mark.profile(v.profile))
+        pytest.param(
+            endpoint, v.name, id=f"{endpoint}:{v.name}", marks=pytest.mark.profile(v.profile)
+        )
         for v in VARIANTS
         if requirement is None or v.requirement == requirement
         for endpoint in ENDPOINTS
@@ -148,7 +150,9 @@ def test_refusal_is_401(apex, apex_models, endpoint, variant):
 
 @pytest.mark.requirement("AUTH-08")
 def test_lower_case_scheme_accepted(apex):
-    credential = apex.credential(f"bearer {apex.settings.api_key}", "the configured key, scheme 'bearer'")
+    credential = apex.credential(
+        f"bearer {apex.settings.api_key}", "the configured key, scheme 'bearer'"
+    )
     exchange = apex.call("GET", "/models", credential=credential)
     assert exchange.status == 200, (
         f"expected 200 with the scheme written 'bearer' (RFC 9110: case-insensitive); "

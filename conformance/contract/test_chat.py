@@ -81,9 +81,14 @@ def test_choices_shape(completion):
             problems.append(f"choices[{position}].message is {message!r}")
             continue
         if message.get("role") != "assistant":
-            problems.append(f'choices[{position}].message.role is {message.get("role")!r}, expected "assistant"')
+            problems.append(
+                f'choices[{position}].message.role is {message.get("role")!r}, expected "assistant"'
+            )
         if not isinstance(message.get("content"), str):
-            problems.append(f"choices[{position}].message.content is {message.get('content')!r}, expected a string")
+            problems.append(
+                f"choices[{position}].message.content is {message.get('content')!r}, "
+                "expected a string"
+            )
     assert not problems, "; ".join(problems)
 
 
@@ -92,7 +97,9 @@ def test_choices_shape(completion):
 def test_finish_reason_known(completion, counting, which):
     _, body = completion if which == "minimal" else counting
     reason = first_choice(body).get("finish_reason")
-    assert reason in FINISH_REASONS, f"finish_reason is {reason!r}, expected one of {sorted(FINISH_REASONS)}"
+    assert reason in FINISH_REASONS, (
+        f"finish_reason is {reason!r}, expected one of {sorted(FINISH_REASONS)}"
+    )
 
 
 @pytest.mark.requirement("CHAT-05")
@@ -157,11 +164,15 @@ def test_cut_reply_says_length(counting):
 @pytest.mark.parametrize("temperature", [0, 2])
 def test_temperature_bounds_accepted(apex, chat_model, temperature):
     body = payloads.chat(chat_model, temperature=temperature)
-    accepted(apex.call("POST", CHAT, json_body=body), f"temperature {temperature} (bounds are inclusive)")
+    accepted(
+        apex.call("POST", CHAT, json_body=body), f"temperature {temperature} (bounds are inclusive)"
+    )
 
 
 @pytest.mark.requirement("CHAT-11")
-@pytest.mark.parametrize("stop", ["END", ["END1", "END2", "END3", "END4"]], ids=["string", "4 strings"])
+@pytest.mark.parametrize(
+    "stop", ["END", ["END1", "END2", "END3", "END4"]], ids=["string", "4 strings"]
+)
 def test_stop_forms_accepted(apex, chat_model, stop):
     body = payloads.chat(chat_model, stop=stop)
     accepted(apex.call("POST", CHAT, json_body=body), f"stop {stop!r}")
@@ -176,7 +187,7 @@ def test_invalid_request_rejected(apex, apex_models, case):
 def test_stop_sequence_honoured(apex, chat_model):
     body = payloads.chat(chat_model, payloads.STOP_PROMPT, temperature=0, stop=["gamma"])
     exchange = apex.call("POST", CHAT, json_body=body)
-    accepted(exchange, "a request with stop [\"gamma\"]")
+    accepted(exchange, 'a request with stop ["gamma"]')
     content = first_choice(json_object(exchange)).get("message", {}).get("content") or ""
     assert "gamma" not in content, f'the reply contains the stop sequence "gamma": {content!r}'
 
@@ -185,4 +196,6 @@ def test_stop_sequence_honoured(apex, chat_model):
 def test_unknown_field_tolerated(apex, chat_model):
     body = payloads.chat(chat_model, apex_conformance_unknown_field=True)
     exchange = apex.call("POST", CHAT, json_body=body)
-    assert exchange.status < 500, f"an unknown request field caused a server error: {shown(exchange)}"
+    assert exchange.status < 500, (
+        f"an unknown request field caused a server error: {shown(exchange)}"
+    )

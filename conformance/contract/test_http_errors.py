@@ -20,12 +20,18 @@ def _exchange(apex, apex_models, source):
     return apex.call("POST", UNKNOWN_PATH, json_body={"model": apex_models.chat})
 
 
-SOURCES = [*all_cases(), pytest.param("no key", id="models:no key"), pytest.param("unknown path", id="unknown path")]
+SOURCES = [
+    *all_cases(),
+    pytest.param("no key", id="models:no key"),
+    pytest.param("unknown path", id="unknown path"),
+]
 
 
 def _refused(exchange):
     if not 400 <= exchange.status < 500:
-        pytest.skip(f"not refused with a 4xx (HTTP {exchange.status}); the rejection check reports it")
+        pytest.skip(
+            f"not refused with a 4xx (HTTP {exchange.status}); the rejection check reports it"
+        )
 
 
 @pytest.mark.requirement("HTTP-01")
@@ -41,15 +47,16 @@ def test_json_content_type(apex, apex_models, source):
     if source == "models":
         exchange = apex.call("GET", "/models")
     elif source == "chat":
-        exchange = apex.call("POST", "/chat/completions", json_body=payloads.chat(apex_models.chat or ""))
+        exchange = apex.call(
+            "POST", "/chat/completions", json_body=payloads.chat(apex_models.chat or "")
+        )
     else:
         exchange = _exchange(apex, apex_models, source)
     if exchange.status >= 500:
         pytest.skip("a server error; ERR-01 judges it")
     media = exchange.media_type
     assert media == "application/json" or media.endswith("+json"), (
-        f"expected Content-Type application/json; got {exchange.response_headers.get('content-type')!r}\n"
-        f"{shown(exchange)}"
+        f"expected Content-Type application/json; got {exchange.content_type!r}\n{shown(exchange)}"
     )
 
 
@@ -63,7 +70,9 @@ def test_unknown_path_404(apex, apex_models):
 def test_non_ascii_round_trip(apex, chat_model):
     body = payloads.chat(chat_model, payloads.NON_ASCII_PROMPT)
     exchange = apex.call("POST", "/chat/completions", json_body=body)
-    assert 200 <= exchange.status < 300, f"a prompt with non-ASCII text was not answered: {shown(exchange)}"
+    assert 200 <= exchange.status < 300, (
+        f"a prompt with non-ASCII text was not answered: {shown(exchange)}"
+    )
     try:
         exchange.body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -112,8 +121,12 @@ def test_error_keys(apex, apex_models, source):
     if not isinstance(error, dict):
         pytest.skip("no error object; ERR-03 judges the envelope")
     missing = [key for key in ("type", "param", "code") if key not in error]
-    assert not missing, f"the error object lacks {missing} (OpenAI sends all four keys): {shown(exchange)}"
-    assert error["code"] is None or isinstance(error["code"], str | int), f"error.code is {error['code']!r}"
+    assert not missing, (
+        f"the error object lacks {missing} (OpenAI sends all four keys): {shown(exchange)}"
+    )
+    assert error["code"] is None or isinstance(error["code"], str | int), (
+        f"error.code is {error['code']!r}"
+    )
 
 
 @pytest.mark.requirement("ERR-05")

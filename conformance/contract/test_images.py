@@ -72,7 +72,9 @@ def test_generation_answered(generated):
 
 
 @pytest.mark.requirement("IMG-02")
-@pytest.mark.parametrize("variant", ["as requested", pytest.param("n omitted", marks=pytest.mark.profile("full"))])
+@pytest.mark.parametrize(
+    "variant", ["as requested", pytest.param("n omitted", marks=pytest.mark.profile("full"))]
+)
 def test_exactly_n_items(apex, generated, image_model, variant):
     body, exchange = generated
     if variant == "n omitted":
@@ -83,7 +85,9 @@ def test_exactly_n_items(apex, generated, image_model, variant):
     data = json_object(exchange).get("data")
     expected = body.get("n", 1)
     count = len(data) if isinstance(data, list) else 0
-    assert count == expected, f"asked for n={expected} (n {'given' if 'n' in body else 'omitted'}), got {count} items"
+    assert count == expected, (
+        f"asked for n={expected} (n {'given' if 'n' in body else 'omitted'}), got {count} items"
+    )
 
 
 @pytest.mark.requirement("IMG-03")

@@ -81,7 +81,9 @@ def test_prices_decimal_strings(listing):
             value = pricing.get(key)
             if key in pricing and not (isinstance(value, str) and DECIMAL.match(value)):
                 problems.append(f"{entry.get('id')}: pricing.{key} = {value!r}")
-    assert not problems, "expected prices as decimal strings like \"0.0025\":\n" + "\n".join(problems[:20])
+    assert not problems, 'expected prices as decimal strings like "0.0025":\n' + "\n".join(
+        problems[:20]
+    )
 
 
 @pytest.mark.requirement("MODELS-06")
@@ -89,7 +91,9 @@ def test_owned_by_is_provider(listing):
     bad = [
         f"{e['id']} owned_by {e.get('owned_by')!r}"
         for e in entries(listing)
-        if isinstance(e.get("id"), str) and "/" in e["id"] and e.get("owned_by") != e["id"].split("/")[0]
+        if isinstance(e.get("id"), str)
+        and "/" in e["id"]
+        and e.get("owned_by") != e["id"].split("/")[0]
     ]
     assert not bad, "expected owned_by to equal the provider prefix:\n" + "\n".join(bad[:20])
 

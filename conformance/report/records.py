@@ -37,8 +37,8 @@ class TestRecord:
         return asdict(self)
 
 
-def properties(report: pytest.TestReport) -> dict[str, Any]:
-    return {str(k): v for k, v in report.user_properties}
+def properties(report: pytest.TestReport | pytest.CollectReport) -> dict[str, Any]:
+    return {str(k): v for k, v in getattr(report, "user_properties", ())}
 
 
 def record_from(report: pytest.TestReport) -> TestRecord | None:

@@ -1,0 +1,110 @@
+"""Servers that misbehave below the API: they stall, reset, flood, rate-limit or lag."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import socketserver
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+OVERSIZED_BYTES = 30 * 1024 * 1024
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    mode = ""
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.settimeout(5)
+        try:
+            sock.recv(65536)  # the request; its content does not matter here
+        except OSError:
+            return
+        getattr(self, "_" + self.server.mode.replace("-", "_"))(sock)  # type: ignore[attr-defined]
+
+    def _head(self, sock: socket.socket, extra: str = "") -> None:
+        sock.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{extra}\r\n".encode())
+
+    def _reset(self, sock: socket.socket) -> None:
+        self._head(sock, "Content-Length: 1000\r\n")
+        sock.sendall(b'{"object": "list", "data": [')
+        # SO_LINGER with a zero timeout turns close() into a TCP reset.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+
+    def _oversized(self, sock: socket.socket) -> None:
+        self._head(sock, f"Content-Length: {OVERSIZED_BYTES}\r\n")
+        chunk = b" " * 65536
+        try:
+            for _ in range(OVERSIZED_BYTES // len(chunk)):
+                sock.sendall(chunk)
+        except OSError:
+            pass  # the client stopped reading at its cap
+
+    def _invalid_utf8(self, sock: socket.socket) -> None:
+        body = b'{"object": "list", "data": ["\xff\xfe"]}'
+        self._head(sock, f"Content-Length: {len(body)}\r\n")
+        sock.sendall(body)
+
+    def _silent(self, sock: socket.socket) -> None:
+        time.sleep(10)  # accepts, reads, never answers
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.mode = mode
+
+
+@contextmanager
+def raw_server(mode: str) -> Iterator[str]:
+    """A raw TCP server in one of the modes above; yields its base URL."""
+    server = _Server(mode)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class RateLimited:
+    """Wraps an app: every `every`-th request gets 429 with the given retry headers."""
+
+    def __init__(self, app: ASGIApp, every: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self.app, self.every, self.headers, self.count = app, every, headers, 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.count += 1
+        if self.every and self.count % self.every:
+            await self.app(scope, receive, send)
+            return
+        body = b'{"error": {"message": "slow down", "type": "rate_limit_error", "code": null}}'
+        headers = [(b"content-type", b"application/json"), *self.headers]
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class Slow:
+    """Wraps an app: every response starts after `delay` seconds."""
+
+    def __init__(self, app: ASGIApp, delay: float) -> None:
+        self.app, self.delay = app, delay
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await asyncio.sleep(self.delay)
+        await self.app(scope, receive, send)
