@@ -13,8 +13,10 @@ import conformance.contract
 from conformance import options
 from conformance.catalogue import requirements
 from conformance.client import CouldNotJudge
+from conformance.discovery import Models
+from conformance.redact import redact_text
 from conformance.report import records
-from conformance.report.writer import read_inputs, write_reports
+from conformance.report.writer import check_inputs, read_inputs, write_reports
 from conformance.state import STATE, RunState
 from conformance.target import Target, start_embedded
 from conformance.verdicts import EXIT_COULD_NOT_JUDGE
@@ -54,6 +56,8 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = dataclasses.replace(
             settings, max_requests=max(1, settings.max_requests // workers)
         )
+    if workerinput is None:
+        check_inputs(options.value(config, "--waivers"), options.value(config, "--compare"))
     state = RunState(settings=settings, target=target, workers=workers)
     config.stash[STATE] = state
     config.pluginmanager.register(_Recorder(state), "apex-conformance-recorder")
@@ -98,9 +102,13 @@ def pytest_configure_node(node: Any) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     state = node.config.stash.get(STATE, None)
-    spent = getattr(node, "workeroutput", {}).get("apex_spend")
-    if state is not None and spent:
-        state.worker_spend.append(spent)
+    output = getattr(node, "workeroutput", {})
+    if state is None:
+        return
+    if output.get("apex_spend"):
+        state.worker_spend.append(output["apex_spend"])
+    if state.models is None and output.get("apex_models"):
+        state.models = Models(**output["apex_models"])
 
 
 class _Recorder:
@@ -192,13 +200,33 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     state = item.config.stash.get(STATE, None)
+    if state is None:
+        return report
     props = dict(item.user_properties)
-    if state is None or records.LEVEL not in props:
-        return report
-    if report.when != "call" and report.passed:
-        return report
-    if report.when == "teardown" and not report.failed:
-        return report
+    judged = records.LEVEL in props and (report.when == "call" or not report.passed)
+    if judged and not (report.when == "teardown" and not report.failed):
+        _judge(item, call, report, state, props)
+    _redact_report(report)
+    return report
+
+
+def _redact_report(report: pytest.TestReport) -> None:
+    """Tracebacks and captured output quote target responses: no key may reach a report."""
+    if report.longrepr is not None:
+        text = report.longreprtext
+        if redact_text(text) != text:
+            report.longrepr = redact_text(text)
+    report.sections = [(name, redact_text(body)) for name, body in report.sections]
+
+
+def _judge(
+    item: pytest.Item,
+    call: pytest.CallInfo[None],
+    report: pytest.TestReport,
+    state: RunState,
+    props: dict[str, object],
+) -> None:
+    """Turn a check's outcome into its verdict by requirement level, with its transcript."""
     level = str(props[records.LEVEL])
     verdict, message = _verdict(report, call, level, state.settings.fail_on)
     if verdict == "info" and not message:
@@ -218,7 +246,6 @@ def pytest_runtest_makereport(
             report.sections.append(("Reproduce", touched[-1].curl()))
     report.user_properties = [*report.user_properties, *extra]
     item.user_properties.append(("verdict", verdict))
-    return report
 
 
 def _ids(props: dict[str, object]) -> list[str]:
@@ -268,6 +295,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["apex_spend"] = state.spend.as_dict()
+        if state.models is not None:
+            workeroutput["apex_models"] = dataclasses.asdict(state.models)
         state.close()
         return
     state.close()

@@ -72,8 +72,8 @@ def request_for(endpoint: str, models: Models) -> tuple[str, str, Any]:
         return "GET", "/models", None
     if endpoint == "chat":
         return "POST", "/chat/completions", payloads.chat(models.chat or "openai/gpt-4o")
-    body = dict(models.image_request or payloads.image(models.image or "openai/dall-e-3"))
-    body["n"] = 1
+    # The request discovery already sent: with the right key it is answered from the cache.
+    body = models.image_request or payloads.image(models.image or "openai/dall-e-3")
     return "POST", "/images/generations", body
 
 

@@ -1,30 +1,82 @@
-"""The nightly gate: the run's exit status from the compliance matrix."""
+"""The nightly gate: the run's verdict, exit status and the reasons for both."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from conformance.report.matrix import Matrix
+from conformance.report.waivers import WaiverResult
 from conformance.verdicts import EXIT_COULD_NOT_JUDGE, EXIT_FAILED, EXIT_OK
+
+# pytest's own code for a usage error (bad option, malformed --waivers or --compare file).
+EXIT_USAGE = 4
+
+EXIT_CODES = {
+    EXIT_OK: "no requirement at the gated level failed (waived failures included)",
+    EXIT_FAILED: "a gated requirement failed, or a waiver is expired, stale or unknown",
+    EXIT_USAGE: "usage error: a bad option, or a malformed --waivers / --compare file",
+    EXIT_COULD_NOT_JUDGE: "the suite could not judge the target at all (e.g. unreachable)",
+}
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The overall verdict (passed, failed, could-not-judge or usage-error) and why."""
+
+    verdict: str
+    exit_code: int
+    fail_on: str
+    reasons: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
+            "fail_on": self.fail_on,
+            "gated_levels": sorted(gated_levels(self.fail_on)),
+            "reasons": self.reasons,
+        }
 
 
 def gated_levels(fail_on: str) -> set[str]:
     return {"MUST", "SHOULD"} if fail_on == "should" else {"MUST"}
 
 
-def overall(matrix: Matrix, fail_on: str) -> str:
-    """passed, failed or could-not-judge."""
+def decide(
+    matrix: Matrix,
+    fail_on: str,
+    *,
+    other_failures: int = 0,
+    waivers: list[WaiverResult] | None = None,
+    input_errors: list[str] | None = None,
+) -> Gate:
+    """Failed beats could-not-judge: a broken gated rule is news even when little else ran."""
+    if input_errors:
+        return Gate("usage-error", EXIT_USAGE, fail_on, list(input_errors))
     levels = gated_levels(fail_on)
-    if any(row.verdict == "failed" and row.level in levels for row in matrix.rows):
-        return "failed"
+    failed = [row for row in matrix.rows if row.verdict == "failed" and row.level in levels]
+    reasons = [f"{row.level} requirement {row.id} failed: {row.requirement.rule}" for row in failed]
+    reasons += [result.message for result in waivers or () if result.fails_gate]
+    if other_failures:
+        reasons.append(f"{other_failures} test(s) failed outside the requirement catalogue")
+    if failed or other_failures:
+        return Gate("failed", EXIT_FAILED, fail_on, reasons)
     if not matrix.judged():
-        return "could-not-judge"
-    return "passed"
+        # An unreachable target makes waiver problems moot until the next judged run.
+        why = next((row.note for row in matrix.rows if row.verdict == "error" and row.note), "")
+        cause = why or "no MUST or SHOULD requirement got a verdict (all skipped or errored)"
+        return Gate("could-not-judge", EXIT_COULD_NOT_JUDGE, fail_on, [cause, *reasons])
+    if reasons:
+        return Gate("failed", EXIT_FAILED, fail_on, reasons)
+    return Gate("passed", EXIT_OK, fail_on, [])
+
+
+def overall(matrix: Matrix, fail_on: str) -> str:
+    """passed, failed or could-not-judge, without waivers (kept for callers of the old API)."""
+    return decide(matrix, fail_on).verdict
 
 
 def exit_status(matrix: Matrix, fail_on: str, other_failures: bool) -> int:
     """0 passed, 1 a gated requirement failed, 7 the target could not be judged at all."""
-    verdict = overall(matrix, fail_on)
-    if verdict == "failed" or other_failures:
-        return EXIT_FAILED
-    if verdict == "could-not-judge":
-        return EXIT_COULD_NOT_JUDGE
-    return EXIT_OK
+    return decide(matrix, fail_on, other_failures=int(other_failures)).exit_code

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from conformance.catalogue import Requirement, requirements
 from conformance.report.records import TestRecord
 from conformance.verdicts import combine
 
+if TYPE_CHECKING:
+    from conformance.report.waivers import Waiver
+
 VERDICT_WORDS = ("passed", "failed", "warned", "skipped", "error", "info", "waived")
+LEVELS = ("MUST", "SHOULD", "INFO")
+
+
+@cache
+def proven_by() -> dict[str, tuple[str, ...]]:
+    """Requirement ID -> the reference faults that must trip it (the proof a check can fail)."""
+    from conformance.reference.faults import FAULTS
+
+    proof: dict[str, list[str]] = {}
+    for fault in FAULTS.values():
+        for req_id in fault.breaks:
+            proof.setdefault(req_id, []).append(fault.name)
+    return {req_id: tuple(sorted(names)) for req_id, names in proof.items()}
 
 
 @dataclass
@@ -19,6 +36,8 @@ class Row:
     verdict: str
     checks: list[TestRecord] = field(default_factory=list)
     note: str = ""
+    waiver: Waiver | None = None
+    waived_verdict: str = ""  # the verdict a waiver covered ("failed" or "warned")
 
     @property
     def id(self) -> str:
@@ -27,6 +46,9 @@ class Row:
     @property
     def level(self) -> str:
         return self.requirement.level
+
+    def waive(self, waiver: Waiver) -> None:
+        self.waived_verdict, self.verdict, self.waiver = self.verdict, "waived", waiver
 
     def as_dict(self) -> dict[str, Any]:
         req = self.requirement
@@ -39,7 +61,12 @@ class Row:
             "verdict": self.verdict,
             "note": self.note,
             "tests": sorted({c.nodeid for c in self.checks}),
-            "messages": [c.message for c in self.checks if c.verdict not in ("passed", "skipped")][:5],
+            "messages": [c.message for c in self.checks if c.verdict not in ("passed", "skipped")][
+                :5
+            ],
+            "waived_verdict": self.waived_verdict or None,
+            "waiver": self.waiver.as_dict() if self.waiver else None,
+            "proven_by": list(proven_by().get(req.id, ())),
         }
 
 
@@ -54,7 +81,7 @@ class Matrix:
             counts.setdefault(row.level, Counter())[row.verdict] += 1
         return {
             level: {word: counts.get(level, Counter())[word] for word in VERDICT_WORDS}
-            for level in ("MUST", "SHOULD", "INFO")
+            for level in LEVELS
         }
 
     def judged(self) -> bool:
@@ -65,8 +92,12 @@ class Matrix:
             if row.level != "INFO"
         )
 
+    def with_verdict(self, *verdicts: str) -> list[Row]:
+        return [row for row in self.rows if row.verdict in verdicts]
 
-def build_matrix(checks: list[TestRecord]) -> Matrix:
+
+def build_matrix(checks: list[TestRecord], unreachable: str | None = None) -> Matrix:
+    """Rows in catalogue order; with `unreachable`, every row is an error naming the cause."""
     by_id: dict[str, list[TestRecord]] = {}
     for check in checks:
         for req_id in check.requirements:
@@ -78,5 +109,7 @@ def build_matrix(checks: list[TestRecord]) -> Matrix:
         if req.level == "INFO" and verdict not in ("error", "skipped"):
             verdict = "info"
         note = "" if mine else "no check ran (deselected or not collected)"
+        if unreachable:
+            verdict, note = "error", unreachable
         rows.append(Row(req, verdict, mine, note))
     return Matrix(rows)

@@ -2,27 +2,96 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from conformance.redact import redact_text
+from conformance.report.diff import is_empty, other_changes
+from conformance.report.matrix import Matrix
 from conformance.state import RunState
+
+_WORDS = {
+    "passed": "PASSED",
+    "failed": "FAILED",
+    "could-not-judge": "COULD NOT JUDGE",
+    "usage-error": "USAGE ERROR",
+}
 
 
 def summary_lines(state: RunState) -> list[str]:
+    """Totals, what went wrong, waivers, the diff, spend and the overall verdict."""
     facts = state.facts
+    if "gate" not in facts:  # the reports were not written (interrupted, usage error)
+        return []
     lines = [f"target: {facts['target']}  profile: {facts['profile']}  fail-on: {facts['fail_on']}"]
     if state.matrix is not None:
-        for level, counts in state.matrix.totals().items():
-            shown = ", ".join(f"{n} {word}" for word, n in counts.items() if n)
-            lines.append(f"{level:6} {shown or 'none'}")
-        for row in state.matrix.rows:
-            if row.verdict in ("failed", "warned", "error"):
-                first = next((c.message for c in row.checks if c.verdict == row.verdict and c.message), "")
-                lines.append(f"  {row.verdict.upper():6} {row.id} [{row.level}] {row.requirement.rule}")
-                if first:
-                    lines.append(f"         {first.splitlines()[0][:160]}")
+        lines += _matrix_lines(state.matrix)
+    lines += _waiver_lines(facts["waivers"])
+    if facts["diff"] is not None:
+        lines += diff_lines(facts["diff"])
     spent = facts["spend"]
     lines.append(
         f"spent: {spent['requests']} requests, {spent['prompt_tokens']} prompt + "
         f"{spent['completion_tokens']} completion tokens, {spent['images']} images"
     )
     lines.append(f"models: chat {facts['chat_model']}, image {facts['image_model']}")
-    lines.append(f"overall: {facts['overall'].upper()}  reports: {state.settings.report_dir}/")
+    gate = facts["gate"]
+    lines.append(
+        f"overall: {_WORDS[gate['verdict']]} (exit {gate['exit_code']})  "
+        f"reports: {state.settings.report_dir}/"
+    )
+    for reason in gate["reasons"]:
+        first, *rest = reason.splitlines()
+        lines += [f"  because {first}", *(f"    {line}" for line in rest)]
+    # Messages quote target responses; redact once more so no line can carry the key.
+    return [redact_text(line) for line in lines]
+
+
+def _matrix_lines(matrix: Matrix) -> list[str]:
+    lines = []
+    for level, counts in matrix.totals().items():
+        shown = ", ".join(f"{n} {word}" for word, n in counts.items() if n)
+        lines.append(f"{level:6} {shown or 'none'}")
+    for row in matrix.with_verdict("failed", "warned", "error", "waived"):
+        lines.append(f"  {row.verdict.upper():6} {row.id} [{row.level}] {row.requirement.rule}")
+        if row.waiver is not None:
+            w = row.waiver
+            link = f" {w.link}" if w.link else ""
+            lines.append(
+                f"         {row.waived_verdict}; waived until {w.expires}: {w.reason}{link}"
+            )
+            continue
+        first = next((c.message for c in row.checks if c.verdict == row.verdict and c.message), "")
+        if first:
+            lines.append(f"         {first.splitlines()[0][:160]}")
     return lines
+
+
+def _waiver_lines(results: list[dict[str, Any]]) -> list[str]:
+    problems = [r for r in results if r["status"] in ("expired", "stale", "unknown")]
+    unused = [r for r in results if r["status"] == "unused"]
+    lines = [f"  WAIVER {r['status'].upper()}: {r['message']}" for r in problems]
+    lines += [f"  waiver unused: {r['message']}" for r in unused]
+    return lines
+
+
+def diff_lines(diff: dict[str, Any]) -> list[str]:
+    """The --compare section, one line per kind of change."""
+    lines = [
+        f"compared with {diff['previous']} (run {diff['previous_run'].get('started') or '?'}):"
+    ]
+    if is_empty(diff):
+        return [*lines, "  no requirement changed verdict or level"]
+    changes = {c["id"]: c for c in diff["changed"]}
+
+    def change(c: dict[str, Any]) -> str:
+        return f"{c['id']} ({c['before']} -> {c['after']})"
+
+    labelled = (
+        ("newly failing", [change(changes[i]) for i in diff["newly_failing"]]),
+        ("newly passing", [change(changes[i]) for i in diff["newly_passing"]]),
+        ("other changes", [change(c) for c in other_changes(diff)]),
+        ("level changed", [change(c) for c in diff["level_changed"]]),
+        ("added", diff["added"]),
+        ("removed", diff["removed"]),
+    )
+    return lines + [f"  {label}: {', '.join(items)}" for label, items in labelled if items]

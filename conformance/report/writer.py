@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pytest
+
 from conformance import __version__
-from conformance.report.gate import overall
-from conformance.report.matrix import Matrix, build_matrix
+from conformance.redact import redact_text
+from conformance.report.diff import CompareFileError, diff_summaries, load_previous
+from conformance.report.gate import Gate, decide
+from conformance.report.matrix import build_matrix
+from conformance.report.waivers import Waiver, WaiverFileError, apply_waivers, load_waivers
 from conformance.state import RunState
 
+# Additive changes (new keys) keep the version; renaming or removing a key bumps it.
 SUMMARY_SCHEMA_VERSION = 1
+
+
+@dataclass
+class ReportInputs:
+    """The run's --waivers and --compare files, loaded, with any problem as a message."""
+
+    waivers_path: str | None = None
+    compare_path: str | None = None
+    waivers: list[Waiver] = field(default_factory=list)
+    previous: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
 
 
 def spend_totals(state: RunState) -> dict[str, int]:
@@ -30,9 +48,10 @@ def estimated_cost(state: RunState, spent: dict[str, int]) -> str | None:
         return None
     price = models.price(models.chat)
     try:
-        cost = Decimal(price.get("prompt", "0")) * spent["prompt_tokens"] + Decimal(
-            price.get("completion", "0")
-        ) * spent["completion_tokens"]
+        cost = (
+            Decimal(price.get("prompt", "0")) * spent["prompt_tokens"]
+            + Decimal(price.get("completion", "0")) * spent["completion_tokens"]
+        )
         if models.image:
             cost += Decimal(models.price(models.image).get("image", "0")) * spent["images"]
     except InvalidOperation:
@@ -64,21 +83,75 @@ def run_facts(state: RunState) -> dict[str, Any]:
     }
 
 
-def write_reports(state: RunState) -> Matrix:
-    """Build the matrix, write summary.json, and keep both on the state for the HTML hook."""
-    matrix = build_matrix(state.records)
-    facts = run_facts(state)
-    facts["overall"] = overall(matrix, state.settings.fail_on)
-    state.facts = facts
+def read_inputs(waivers_path: str | None, compare_path: str | None) -> ReportInputs:
+    """Load --waivers and --compare; problems become usage errors, never exceptions."""
+    inputs = ReportInputs(waivers_path=waivers_path, compare_path=compare_path)
+    if waivers_path:
+        try:
+            inputs.waivers = load_waivers(waivers_path)
+        except WaiverFileError as exc:
+            inputs.errors.append(str(exc))
+    if compare_path:
+        try:
+            inputs.previous = load_previous(compare_path)
+        except CompareFileError as exc:
+            inputs.errors.append(str(exc))
+    return inputs
+
+
+def check_inputs(waivers_path: str | None, compare_path: str | None) -> None:
+    """Fail fast, before any request: pytest.UsageError for a malformed waiver or compare file."""
+    errors = read_inputs(waivers_path, compare_path).errors
+    if errors:
+        raise pytest.UsageError("\n".join(errors))
+
+
+def write_reports(
+    state: RunState, inputs: ReportInputs | None = None, other_failures: int = 0
+) -> Gate:
+    """Build the matrix, apply waivers, diff, decide the gate and write summary.json.
+
+    The matrix and facts stay on the state for the HTML hook and the terminal summary.
+    """
+    inputs = inputs or ReportInputs()
+    unreachable = state.facts.get("unreachable")
+    matrix = build_matrix(state.records, unreachable)
+    waivers = apply_waivers(matrix, inputs.waivers, state.started.date())
+    rows = [row.as_dict() for row in matrix.rows]
+    diff = None
+    if inputs.previous is not None:
+        diff = diff_summaries(inputs.previous, rows, inputs.compare_path or "")
+    gate = decide(
+        matrix,
+        state.settings.fail_on,
+        other_failures=other_failures,
+        waivers=waivers,
+        input_errors=inputs.errors,
+    )
+    run = run_facts(state)
+    run["unreachable"] = unreachable
+    run["overall"] = gate.verdict
+    run["waivers_file"] = inputs.waivers_path
     state.matrix = matrix
+    state.facts = {
+        **run,
+        "gate": gate.as_dict(),
+        "waivers": [result.as_dict() for result in waivers],
+        "diff": diff,
+    }
     summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
-        "requirements": [row.as_dict() for row in matrix.rows],
+        "requirements": rows,
         "totals": matrix.totals(),
-        "run": facts,
+        "gate": gate.as_dict(),
+        "waivers": [result.as_dict() for result in waivers],
+        "diff": diff,
+        "run": run,
         "checks": [record.as_dict() for record in state.records],
     }
     path = state.settings.report_dir / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    return matrix
+    # Records are redacted when built; this pass also covers run facts and waiver text.
+    text = redact_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    path.write_text(text + "\n", "utf-8")
+    return gate

@@ -1,0 +1,174 @@
+"""Waivers: known failures a team accepts until a date, read from `--waivers FILE`.
+
+A waiver turns a failed (or warned) requirement into `waived`. It must not rot: an
+expired waiver, one whose requirement passes now (stale) and one naming an unknown
+ID each fail the gate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+
+if TYPE_CHECKING:
+    from conformance.report.matrix import Matrix
+
+WaiverStatus = Literal["applied", "expired", "stale", "unknown", "unused"]
+
+# Statuses that fail the gate: each means the waiver file needs an edit.
+GATE_FAILING: frozenset[str] = frozenset({"expired", "stale", "unknown"})
+
+_REQUIRED = ("id", "reason", "expires")
+_OPTIONAL = ("link",)
+
+EXAMPLE = """\
+- id: CHAT-21
+  reason: upstream provider ignores stop sequences
+  link: https://tracker.example/ISSUE-123
+  expires: 2027-01-31"""
+
+
+class WaiverFileError(ValueError):
+    """The waiver file cannot be used; the message says where and what to write instead."""
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """One accepted failure: which requirement, why, where it is tracked, until when."""
+
+    id: str
+    reason: str
+    expires: date
+    link: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "reason": self.reason,
+            "link": self.link,
+            "expires": self.expires.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class WaiverResult:
+    """What a waiver did in this run."""
+
+    waiver: Waiver
+    status: WaiverStatus
+    message: str
+
+    @property
+    def fails_gate(self) -> bool:
+        return self.status in GATE_FAILING
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.waiver.as_dict(), "status": self.status, "message": self.message}
+
+
+def load_waivers(path: str | Path) -> list[Waiver]:
+    """Read and validate a waiver file; WaiverFileError says what is wrong."""
+    source = Path(path)
+    try:
+        text = source.read_text("utf-8")
+    except OSError as exc:
+        raise WaiverFileError(f"--waivers {source}: cannot read the file ({exc.strerror})") from exc
+    return parse_waivers(text, str(source))
+
+
+def parse_waivers(text: str, source: str = "waivers") -> list[Waiver]:
+    """Waivers from YAML text: a list of mappings with id, reason, expires and an optional link."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise WaiverFileError(f"--waivers {source}: not valid YAML: {exc}") from exc
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise WaiverFileError(
+            f"--waivers {source}: expected a YAML list of waivers, got {type(data).__name__}. "
+            f"Example:\n{EXAMPLE}"
+        )
+    waivers = [_entry(item, f"--waivers {source}: entry {n}") for n, item in enumerate(data, 1)]
+    seen: set[str] = set()
+    for waiver in waivers:
+        if waiver.id in seen:
+            raise WaiverFileError(
+                f"--waivers {source}: {waiver.id} is waived twice; keep one entry"
+            )
+        seen.add(waiver.id)
+    return waivers
+
+
+def _entry(item: object, where: str) -> Waiver:
+    if not isinstance(item, dict):
+        raise WaiverFileError(
+            f"{where}: expected a mapping with {', '.join(_REQUIRED)}. Example:\n{EXAMPLE}"
+        )
+    missing = [key for key in _REQUIRED if item.get(key) in (None, "")]
+    unknown = sorted(str(key) for key in item if key not in (*_REQUIRED, *_OPTIONAL))
+    if missing or unknown:
+        problems = [f"missing {', '.join(missing)}"] if missing else []
+        problems += [f"unknown key(s) {', '.join(unknown)}"] if unknown else []
+        raise WaiverFileError(
+            f"{where} ({item.get('id', 'no id')}): {'; '.join(problems)}. Example:\n{EXAMPLE}"
+        )
+    expires = item["expires"]
+    if isinstance(expires, str):
+        with contextlib.suppress(ValueError):  # reported below, with the entry named
+            expires = date.fromisoformat(expires)
+    # YAML reads an unquoted 2027-01-31 as a date already; a datetime is not a plain date.
+    if not isinstance(expires, date) or hasattr(expires, "hour"):
+        raise WaiverFileError(
+            f"{where} ({item['id']}): expires {item['expires']!r} is not a date like 2027-01-31"
+        )
+    link = item.get("link")
+    if link is not None and not str(link).startswith(("https://", "http://")):
+        raise WaiverFileError(f"{where} ({item['id']}): link {link!r} is not an http(s) URL")
+    return Waiver(
+        str(item["id"]), str(item["reason"]).strip(), expires, None if link is None else str(link)
+    )
+
+
+def apply_waivers(matrix: Matrix, waivers: list[Waiver], today: date) -> list[WaiverResult]:
+    """Mark waived rows in `matrix` and say what each waiver did."""
+    rows = {row.id: row for row in matrix.rows}
+    results = []
+    for waiver in waivers:
+        row = rows.get(waiver.id)
+        if row is None:
+            results.append(WaiverResult(
+                waiver, "unknown",
+                f"waiver names {waiver.id}, which is not in the requirement catalogue; "
+                "fix the ID or remove the waiver",
+            ))  # fmt: skip
+            continue
+        if waiver.expires < today:
+            results.append(WaiverResult(
+                waiver, "expired",
+                f"waiver for {waiver.id} expired on {waiver.expires.isoformat()} "
+                f"(requirement verdict: {row.verdict}); fix the target or renew the waiver",
+            ))  # fmt: skip
+            continue
+        if row.verdict in ("failed", "warned"):
+            row.waive(waiver)
+            results.append(WaiverResult(
+                waiver, "applied",
+                f"{waiver.id} {row.waived_verdict}, waived until {waiver.expires.isoformat()}",
+            ))  # fmt: skip
+        elif row.verdict in ("passed", "info"):
+            why = "passes now" if row.verdict == "passed" else "is INFO and never fails"
+            results.append(WaiverResult(
+                waiver, "stale", f"waiver for {waiver.id} is stale: it {why}; remove the waiver",
+            ))  # fmt: skip
+        else:
+            results.append(WaiverResult(
+                waiver, "unused",
+                f"{waiver.id} was not judged this run ({row.verdict}); the waiver was not needed",
+            ))  # fmt: skip
+    return results
