@@ -6,15 +6,15 @@ import email.utils
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, astuple, dataclass
 from typing import Any, TypeVar
 
 import httpx
 
 from conformance.exchange import Credential, Exchange, StreamExchange
-from conformance.ratelimit import RateLimiter
 from conformance.redact import redact_headers, register_secret
 from conformance.settings import Settings
+from conformance.shared import Budget, RateLimiter
 from conformance.spend import Spend
 from conformance.sse import EventStreamReader
 
@@ -47,10 +47,13 @@ class _Key:
 class ApexClient:
     """Sends requests to the target and records every exchange, redacted."""
 
-    def __init__(self, settings: Settings, spend: Spend, limiter: RateLimiter) -> None:
+    def __init__(
+        self, settings: Settings, spend: Spend, budget: Budget, limiter: RateLimiter
+    ) -> None:
         register_secret(settings.api_key)
         self.settings = settings
         self.spend = spend
+        self._budget = budget
         self._limiter = limiter
         self._base = settings.base_url.rstrip("/")
         self._http = httpx.Client(
@@ -124,6 +127,21 @@ class ApexClient:
     def close(self) -> None:
         self._http.close()
 
+    def export_cache(self) -> list[tuple[Any, ...]]:
+        """The answers so far, as plain data an xdist worker can take over."""
+        return [
+            (astuple(key), asdict(exchange))
+            for key, exchange in self._cache.items()
+            if not isinstance(exchange, StreamExchange)
+        ]
+
+    def seed_cache(self, entries: list[tuple[Any, ...]]) -> None:
+        """Take over answers the controller already has, so workers do not pay for them twice."""
+        for key, exchange in entries:
+            method, url, body, auth, headers, stream = key
+            headers = tuple(tuple(pair) for pair in headers)
+            self._cache[_Key(method, url, body, auth, headers, stream)] = Exchange(**exchange)
+
     # Internals ---------------------------------------------------------------
     def _record(
         self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
@@ -137,12 +155,13 @@ class ApexClient:
         return headers
 
     def _admit(self) -> None:
-        if not self.spend.take_request(self.settings.max_requests):
+        if not self._budget.take():
             raise BudgetExhausted(
                 f"budget: the run's limit of {self.settings.max_requests} requests is spent "
                 "(raise it with --max-requests)"
             )
         self._limiter.wait()
+        self.spend.requests += 1
 
     def _send(
         self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]

@@ -84,37 +84,37 @@ def run_suite(
     )
 
 
-def _run_one(job: tuple[str, str, str, str, tuple[str, ...]]) -> Outcome:
-    name, base_url, api_key, profile, extra = job
-    outcome = run_suite(base_url, api_key, profile, extra)
+def run_fault(origin: str, api_key: str, name: str) -> Outcome:
+    """Run the suite against one server of a zoo: a fault, a variant, or "clean"."""
+    from conformance.reference.faults import FAULTS
+
+    fault = FAULTS.get(name)
+    prefix = "/clean" if name == "clean" else f"/faults/{name}"
+    profile = fault.profile if fault is not None else "full"
+    # Full-profile faults only need the targeted checks: their fuzzing adds minutes.
+    extra: tuple[str, ...] = ("-m", "not fuzz") if fault is not None and profile == "full" else ()
+    outcome = run_suite(f"{origin}{prefix}/v1", api_key, profile, extra)
     outcome.name = name
+    if fault is not None:
+        outcome.expected, outcome.allowed = fault.breaks, fault.may_also_break
     return outcome
 
 
-def run_zoo(names: list[str], jobs: int = 2, extra: tuple[str, ...] = ()) -> list[Outcome]:
-    """Run the suite against each named fault (or "clean") of one shared zoo server."""
+def _run_one(job: tuple[str, str, str]) -> Outcome:
+    return run_fault(*job)
+
+
+def run_zoo(names: list[str], jobs: int = 2) -> list[Outcome]:
+    """Run the suite against each named server of one shared zoo, in `jobs` processes."""
     from conformance.reference.app import create_zoo_app
-    from conformance.reference.faults import FAULTS
     from conformance.reference.runner import ServerThread, generate_api_key
 
     key = generate_api_key()
     with ServerThread(create_zoo_app(key)) as server:
-        work = []
-        for name in names:
-            fault = FAULTS.get(name)
-            prefix = "/clean" if name == "clean" else f"/faults/{name}"
-            profile = fault.profile if fault is not None else "full"
-            # Full-profile faults only need the targeted checks: their fuzzing adds minutes.
-            more = extra + (("-m", "not fuzz") if fault is not None and profile == "full" else ())
-            work.append((name, f"{server.origin}{prefix}/v1", key, profile, more))
+        work = [(server.origin, key, name) for name in names]
         # Spawned workers: a fork would copy the server thread's locks mid-flight.
         with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn")) as pool:
-            outcomes = list(pool.map(_run_one, work))
-    for outcome in outcomes:
-        fault = FAULTS.get(outcome.name)
-        if fault is not None:
-            outcome.expected, outcome.allowed = fault.breaks, fault.may_also_break
-    return outcomes
+            return list(pool.map(_run_one, work))
 
 
 def format_matrix(outcomes: list[Outcome]) -> list[str]:

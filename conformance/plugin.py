@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ import conformance.contract
 from conformance import options
 from conformance.catalogue import requirements
 from conformance.client import CouldNotJudge
-from conformance.discovery import Models
+from conformance.discovery import Models, choose_models
 from conformance.redact import redact_text
 from conformance.report import records
 from conformance.report.writer import check_inputs, read_inputs, write_reports
@@ -50,15 +52,22 @@ def pytest_configure(config: pytest.Config) -> None:
     target = _resolve_target(config)
     settings = options.build_settings(config, target.base_url, target.api_key, target.embedded)
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
-    workers = int(workerinput["workercount"]) if workerinput else 1
-    if workers > 1:
-        # Each worker gets its share of the budget so the run as a whole keeps it.
-        settings = dataclasses.replace(
-            settings, max_requests=max(1, settings.max_requests // workers)
-        )
     if workerinput is None:
         check_inputs(options.value(config, "--waivers"), options.value(config, "--compare"))
-    state = RunState(settings=settings, target=target, workers=workers)
+        # xdist workers count requests and space them through files in a shared folder.
+        distributed = bool(getattr(config.option, "numprocesses", None))
+        shared = Path(tempfile.mkdtemp(prefix="apex-run-")) if distributed else None
+        state = RunState(settings=settings, target=target, shared_dir=shared)
+    else:
+        state = RunState(
+            settings=settings,
+            target=target,
+            workers=int(workerinput["workercount"]),
+            shared_dir=Path(workerinput["apex_shared_dir"]),
+        )
+        if workerinput.get("apex_models"):
+            state.models = Models(**workerinput["apex_models"])
+        state.client.seed_cache(workerinput["apex_cache"])
     config.stash[STATE] = state
     config.pluginmanager.register(_Recorder(state), "apex-conformance-recorder")
     if config.option.tbstyle == "auto":
@@ -92,11 +101,17 @@ def _resolve_target(config: pytest.Config) -> Target:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """Under xdist, workers share the controller's embedded server instead of starting their own."""
+    """Workers share the controller's server, models, first answers, budget and rate."""
     state = node.config.stash.get(STATE, None)
-    if state is not None and state.target.embedded:
+    if state is None:
+        return
+    state.workers = max(state.workers, int(node.workerinput["workercount"]))
+    if state.target.embedded:
         node.workerinput["apex_base_url"] = state.target.base_url
         node.workerinput["apex_api_key"] = state.target.api_key
+    node.workerinput["apex_shared_dir"] = str(state.shared_dir)
+    node.workerinput["apex_models"] = dataclasses.asdict(state.models) if state.models else None
+    node.workerinput["apex_cache"] = state.client.export_cache()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -172,14 +187,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """One request before any check: an unreachable target gets one message, not a hundred."""
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """One request before any check: an unreachable target gets one message, not a hundred.
+
+    Under xdist the controller also chooses the models once, so every worker tests the same
+    ones and none repeats the probes (an image probe costs real images).
+    """
     config = session.config
     state = config.stash.get(STATE, None)
     if state is None or hasattr(config, "workerinput") or config.option.collectonly:
         return
     try:
         state.client.call("GET", "/models")
+        if state.shared_dir is not None:
+            state.models = choose_models(state.client)
     except CouldNotJudge as exc:
         state.facts["unreachable"] = str(exc)
         pytest.exit(
@@ -300,6 +321,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.close()
         return
     state.close()
+    if state.shared_dir is not None:
+        shutil.rmtree(state.shared_dir, ignore_errors=True)
     if config.option.collectonly or exitstatus in (
         pytest.ExitCode.INTERRUPTED,
         pytest.ExitCode.USAGE_ERROR,

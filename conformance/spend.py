@@ -18,13 +18,6 @@ class Spend:
     completion_tokens: int = 0
     images: int = 0
 
-    def take_request(self, budget: int) -> bool:
-        """Count one more request, or say no when the budget is spent."""
-        if self.requests >= budget:
-            return False
-        self.requests += 1
-        return True
-
     def observe(self, exchange: Exchange) -> None:
         """Add the tokens and images a successful answer reports."""
         if not 200 <= exchange.status < 300:

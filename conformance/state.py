@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from conformance.client import ApexClient
-from conformance.ratelimit import RateLimiter
 from conformance.settings import Settings
+from conformance.shared import Budget, RateLimiter
 from conformance.spend import Spend
 from conformance.target import Target
 
@@ -36,13 +37,19 @@ class RunState:
     matrix: Matrix | None = None
     _client: ApexClient | None = None
 
+    # A folder the controller and its xdist workers share for the budget and the rate.
+    shared_dir: Path | None = None
+    budget: Budget = field(init=False)
+    limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.budget = Budget(self.settings.max_requests, self.shared_dir)
+        self.limiter = RateLimiter(self.settings.rate_limit, self.shared_dir)
+
     @property
     def client(self) -> ApexClient:
         if self._client is None:
-            rate = self.settings.rate_limit
-            # Each xdist worker takes its share, so the run as a whole keeps the limit.
-            limiter = RateLimiter(rate / self.workers if rate else None)
-            self._client = ApexClient(self.settings, self.spend, limiter)
+            self._client = ApexClient(self.settings, self.spend, self.budget, self.limiter)
         return self._client
 
     def close(self) -> None:

@@ -649,6 +649,7 @@ PROBES: dict[str, Probe] = {
     "auth-any-scheme": _status(_models_as(f"Token {KEY}"), 200),
     "auth-400": _status(_models_as(f"Bearer {OTHER_KEY}"), 400),
     "auth-case-sensitive-scheme": _status(_models_as(f"bearer {KEY}"), 401),
+    "auth-reject-valid-images": _status(_image(), 401),
     "auth-echo-key": lambda c: OTHER_KEY in _models_as(f"Bearer {OTHER_KEY}")(c).text,
     "auth-after-validation": _status(
         lambda c: with_auth(c, "POST", "/chat/completions", None, content=b"{"), 400
@@ -676,6 +677,8 @@ PROBES: dict[str, Probe] = {
     "models-duplicate-ids": lambda c: len(_models(c)) != len({m["id"] for m in _models(c)}),
     "models-created-string": lambda c: any(isinstance(m["created"], str) for m in _models(c)),
     "models-wrong-list-object": lambda c: c.get("/models").json()["object"] != "list",
+    "chat-not-a-completion": lambda c: "choices" not in _chat_json(c),
+    "chat-model-null": lambda c: _chat_json(c)["model"] is None,
     "chat-wrong-object": lambda c: _chat_json(c)["object"] != "chat.completion",
     "chat-user-role": lambda c: _chat_json(c)["choices"][0]["message"]["role"] != "assistant",
     "chat-bad-finish-reason": lambda c: (

@@ -12,10 +12,10 @@ import pytest
 from conformance.client import ApexClient, CouldNotJudge, _retry_delay
 from conformance.exchange import Exchange
 from conformance.mutants import run_suite
-from conformance.ratelimit import RateLimiter
 from conformance.reference.app import create_app
 from conformance.reference.runner import ServerThread, generate_api_key
 from conformance.settings import Settings
+from conformance.shared import Budget, RateLimiter
 from conformance.spend import Spend
 from conformance.verdicts import EXIT_COULD_NOT_JUDGE
 from tests.misbehaving import OVERSIZED_BYTES, RateLimited, Slow, raw_server
@@ -25,7 +25,8 @@ KEY = "ak-" + "r" * 45
 
 def client_for(base_url: str, **changes) -> ApexClient:
     settings = Settings(base_url=base_url, api_key=KEY, embedded=False, **changes)
-    return ApexClient(settings, Spend(), RateLimiter(settings.rate_limit))
+    limits = Budget(settings.max_requests), RateLimiter(settings.rate_limit)
+    return ApexClient(settings, Spend(), *limits)
 
 
 def answered(status: int, **headers: str) -> Exchange:

@@ -30,9 +30,9 @@ def apex(apex_state: RunState) -> ApexClient:
 
 @pytest.fixture(scope="session")
 def apex_models(apex_state: RunState, apex: ApexClient) -> Models:
-    models = choose_models(apex)
-    apex_state.models = models
-    return models
+    if apex_state.models is None:  # under xdist the controller has chosen them already
+        apex_state.models = choose_models(apex)
+    return apex_state.models
 
 
 @pytest.fixture

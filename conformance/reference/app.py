@@ -89,6 +89,8 @@ class _Api:
         return json_response(completion_body(chat, completion, self.faults), self.faults)
 
     async def generate_images(self, request: Request) -> Response:
+        if "auth-reject-valid-images" in self.faults:
+            raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
         spec = validate_images(await self._body(request), self.faults)
         self._late_auth(request)
         return json_response(images.images_body(spec, request, self.faults), self.faults)

@@ -97,10 +97,12 @@ def usage(completion: Completion, faults: Faults) -> dict[str, int]:
 
 def completion_body(request: ChatRequest, completion: Completion, faults: Faults) -> dict[str, Any]:
     """The non-stream chat.completion object."""
-    model = request.model
+    model: str | None = request.model
     if "chat-model-mismatch" in faults:
         # Not a dated suffix of the request: a plainly different model.
         model = "openai/gpt-3.5-turbo" if model != "openai/gpt-3.5-turbo" else "openai/gpt-4o"
+    if "chat-model-null" in faults:
+        model = None
     message: dict[str, Any] = {
         "role": "user" if "chat-user-role" in faults else "assistant",
         "content": completion.content,
@@ -114,6 +116,9 @@ def completion_body(request: ChatRequest, completion: Completion, faults: Faults
     }
     if "chat-no-usage" not in faults:
         body["usage"] = usage(completion, faults)
+    if "chat-not-a-completion" in faults:
+        # A bare text answer in place of choices: not a chat completion object.
+        body["output"] = body.pop("choices")[0]["message"]["content"]
     if "variant-freedoms" in faults:
         body["system_fingerprint"] = "fp_reference"
         body["provider"] = "reference"
