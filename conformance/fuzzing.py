@@ -242,6 +242,10 @@ def shape_body(
             shaped["max_tokens"] = min(int(tokens), MAX_TOKENS)
         if not negative:
             shaped["messages"] = _plain_messages(shaped.get("messages"))
+            if shaped.get("stream") is True:
+                # Streams are judged by the SSE checks; a stream here could only show a 5xx
+                # and, on a stalling server, would cost the idle timeout once per case.
+                shaped["stream"] = False
     elif label == IMAGES:
         count: Any = shaped.get("n")
         if _is_int(count) and int(count) > 1:

@@ -133,3 +133,16 @@ def test_budget_exhaustion_is_error_not_pass(reference):
     errors = [msgs for r, msgs in outcome.messages.items() if outcome.verdicts[r] == "error"]
     assert errors and all(any("budget" in m for m in msgs) for msgs in errors)
     assert "failed" not in outcome.verdicts.values()
+
+
+def test_xdist_gives_the_same_verdicts(reference, standard_run):
+    base_url, key = reference
+    parallel = run_suite(base_url, key, "standard", ("-n", "2"))
+    assert parallel.exit_code == standard_run.exit_code
+    assert parallel.verdicts == standard_run.verdicts
+
+
+def test_same_target_and_seed_give_the_same_verdicts(reference, standard_run):
+    base_url, key = reference
+    runs = [run_suite(base_url, key, "standard").verdicts for _ in range(4)]
+    assert all(verdicts == standard_run.verdicts for verdicts in runs)
