@@ -52,17 +52,21 @@ def pytest_configure(config: pytest.Config) -> None:
     target = _resolve_target(config)
     settings = options.build_settings(config, target.base_url, target.api_key, target.embedded)
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    workers = int(workerinput["workercount"]) if workerinput else _xdist_workers(config)
+    if workers > 1:
+        # Each worker keeps its own answer cache, so a cheap rejected request may be sent
+        # once per worker: the budget is per worker (docs/decisions.md).
+        settings = dataclasses.replace(settings, max_requests=settings.max_requests * workers)
     if workerinput is None:
         check_inputs(options.value(config, "--waivers"), options.value(config, "--compare"))
         # xdist workers count requests and space them through files in a shared folder.
-        distributed = bool(getattr(config.option, "numprocesses", None))
-        shared = Path(tempfile.mkdtemp(prefix="apex-run-")) if distributed else None
-        state = RunState(settings=settings, target=target, shared_dir=shared)
+        shared = Path(tempfile.mkdtemp(prefix="apex-run-")) if workers > 1 else None
+        state = RunState(settings=settings, target=target, workers=workers, shared_dir=shared)
     else:
         state = RunState(
             settings=settings,
             target=target,
-            workers=int(workerinput["workercount"]),
+            workers=workers,
             shared_dir=Path(workerinput["apex_shared_dir"]),
         )
         if workerinput.get("apex_models"):
@@ -82,6 +86,17 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.self_contained_html = True
         if not config.option.xmlpath:
             config.option.xmlpath = str(report_dir / "junit.xml")
+
+
+def _xdist_workers(config: pytest.Config) -> int:
+    """How many xdist workers this (controller) run starts; 1 without xdist."""
+    count = getattr(config.option, "numprocesses", None)
+    if not count or getattr(config.option, "dist", "no") == "no":
+        return 1
+    if config.option.dist == "load":
+        # Checks of one module share answers (module fixtures): keep them on one worker.
+        config.option.dist = "loadfile"
+    return int(count)
 
 
 def _resolve_target(config: pytest.Config) -> Target:
@@ -105,7 +120,6 @@ def pytest_configure_node(node: Any) -> None:
     state = node.config.stash.get(STATE, None)
     if state is None:
         return
-    state.workers = max(state.workers, int(node.workerinput["workercount"]))
     if state.target.embedded:
         node.workerinput["apex_base_url"] = state.target.base_url
         node.workerinput["apex_api_key"] = state.target.api_key

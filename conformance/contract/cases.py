@@ -54,9 +54,11 @@ CHAT = "/chat/completions"
 IMAGES = "/images/generations"
 
 
-def _chat(**changes: Any) -> Callable[[Models], Body]:
+def _changed(
+    base: Callable[[Models], dict[str, Any]], changes: dict[str, Any]
+) -> Callable[[Models], Body]:
     def build(models: Models) -> Body:
-        body = payloads.chat(str(models.chat))
+        body = base(models)
         for key, value in changes.items():
             if value is _DROP:
                 body.pop(key, None)
@@ -65,21 +67,20 @@ def _chat(**changes: Any) -> Callable[[Models], Body]:
         return body
 
     return build
+
+
+def _chat(**changes: Any) -> Callable[[Models], Body]:
+    return _changed(lambda models: payloads.chat(str(models.chat)), changes)
 
 
 def _image(**changes: Any) -> Callable[[Models], Body]:
-    def build(models: Models) -> Body:
+    def base(models: Models) -> dict[str, Any]:
         # Start from the request the model accepted, so only the change is wrong with it.
         body = dict(models.image_request or payloads.image(str(models.image)))
         body.pop("n", None)
-        for key, value in changes.items():
-            if value is _DROP:
-                body.pop(key, None)
-            else:
-                body[key] = value
         return body
 
-    return build
+    return _changed(base, changes)
 
 
 def _bare(model: str | None) -> str:

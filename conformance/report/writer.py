@@ -77,7 +77,7 @@ def run_facts(state: RunState) -> dict[str, Any]:
         "started": state.started.isoformat(timespec="seconds"),
         "duration_s": round((finished - state.started).total_seconds(), 2),
         "workers": state.workers,
-        "max_requests": s.max_requests * state.workers,
+        "max_requests": s.max_requests,
         "spend": spent,
         "estimated_cost": estimated_cost(state, spent),
     }
