@@ -146,3 +146,11 @@ def test_same_target_and_seed_give_the_same_verdicts(reference, standard_run):
     base_url, key = reference
     runs = [run_suite(base_url, key, "standard").verdicts for _ in range(4)]
     assert all(verdicts == standard_run.verdicts for verdicts in runs)
+
+
+def test_tls_failure_is_one_clear_message(reference):
+    # An https URL to a plain-HTTP server: the TLS handshake fails before any answer.
+    base_url, key = reference
+    outcome = run_suite(base_url.replace("http://", "https://"), key, "smoke")
+    assert outcome.exit_code == EXIT_COULD_NOT_JUDGE
+    assert "passed" not in outcome.verdicts.values()
