@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.exchange import Exchange
+from conformance.schemas import problems_at
 
 SNIPPET = 300
 
@@ -43,12 +44,9 @@ def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def schema_problems(component: str, instance: object) -> list[str]:
-    """Problems validating `instance` against a component of openapi/apexapi.yaml."""
-    from conformance.schemas import validate
-
-    return validate(component, instance)
+def conforms(
+    component: str, body: object, what: str, include: tuple[str, ...], exclude: tuple[str, ...] = ()
+) -> None:
+    """`body` matches components/schemas/`component` of openapi/apexapi.yaml at these paths."""
+    problems = problems_at(component, body, include, exclude)
+    assert not problems, f"{what} does not match the documented shape:\n" + "\n".join(problems[:20])

@@ -8,6 +8,7 @@ same bytes.
 from __future__ import annotations
 
 import copy
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -106,6 +107,35 @@ def validate(component: str, instance: object, *, must_only: bool = False) -> li
     return [_describe(error) for error in errors]
 
 
+def problems_at(
+    component: str, instance: object, include: tuple[str, ...], exclude: tuple[str, ...] = ()
+) -> list[str]:
+    """validate(), keeping the problems at or below the `include` paths and not `exclude`.
+
+    Paths look like `$.choices[*].finish_reason` (`[*]`: any index). A missing required
+    property counts at its own path, so each check judges exactly its fields.
+    """
+    wanted, unwanted = _matcher(include), _matcher(exclude)
+    found = []
+    for error in _validator(component, False).iter_errors(instance):
+        path = _path(error)
+        missing = _REQUIRED.match(error.message) if error.validator == "required" else None
+        if missing:
+            path += f".{missing.group(1)}"
+        if wanted.match(path) and not (exclude and unwanted.match(path)):
+            found.append(_describe(error))
+    return sorted(found)
+
+
+_REQUIRED = re.compile(r"^'(.+)' is a required property$")
+
+
+@cache
+def _matcher(paths: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = [re.escape(p).replace(r"\[\*\]", r"\[\d+\]") for p in paths]
+    return re.compile(rf"^(?:{'|'.join(alternatives)})(?:$|[.\[])")
+
+
 def _describe(error: ValidationError) -> str:
     # For oneOf/anyOf the top message only says "not valid under any"; a branch of the
     # right JSON type (e.g. the array branch of `stop`) says what is actually wrong.
@@ -114,6 +144,8 @@ def _describe(error: ValidationError) -> str:
         typed = [branch for branch in error.context if branch.validator != "type"]
         chosen = best_match(typed or error.context)
     message = chosen.message
+    if chosen.validator == "required":
+        return f"{_path(chosen)}: {message}"
     if len(message) > _MESSAGE_LIMIT:
         message = message[: _MESSAGE_LIMIT - 3] + "..."
     return f"{_path(chosen)}: {message}"

@@ -7,10 +7,8 @@ import re
 import pytest
 
 from conformance import payloads
-from conformance.checks import accepted, is_int, json_object, rejected, shown
+from conformance.checks import accepted, conforms, is_int, json_object, rejected, shown
 from conformance.contract.cases import CHAT, rejection_params
-
-FINISH_REASONS = {"stop", "length", "tool_calls", "content_filter", "function_call"}
 
 
 @pytest.fixture(scope="module")
@@ -54,52 +52,21 @@ def test_minimal_request_answered(completion):
 @pytest.mark.requirement("CHAT-02")
 def test_completion_identity(completion):
     _, body = completion
-    problems = []
-    if not isinstance(body.get("id"), str) or not body.get("id"):
-        problems.append(f"id is {body.get('id')!r}, expected a non-empty string")
-    if body.get("object") != "chat.completion":
-        problems.append(f'object is {body.get("object")!r}, expected "chat.completion"')
-    if not is_int(body.get("created")):
-        problems.append(f"created is {body.get('created')!r}, expected an integer")
-    assert not problems, "; ".join(problems)
+    conforms("ChatCompletion", body, "the completion", ("$.id", "$.object", "$.created"))
 
 
 @pytest.mark.requirement("CHAT-03")
 def test_choices_shape(completion):
     _, body = completion
-    choices = body.get("choices")
-    assert isinstance(choices, list) and choices, f"expected non-empty choices; got {choices!r}"
-    problems = []
-    for position, choice in enumerate(choices):
-        if not isinstance(choice, dict):
-            problems.append(f"choices[{position}] is not an object")
-            continue
-        message = choice.get("message")
-        if not is_int(choice.get("index")):
-            problems.append(f"choices[{position}].index is {choice.get('index')!r}")
-        if not isinstance(message, dict):
-            problems.append(f"choices[{position}].message is {message!r}")
-            continue
-        if message.get("role") != "assistant":
-            problems.append(
-                f'choices[{position}].message.role is {message.get("role")!r}, expected "assistant"'
-            )
-        if not isinstance(message.get("content"), str):
-            problems.append(
-                f"choices[{position}].message.content is {message.get('content')!r}, "
-                "expected a string"
-            )
-    assert not problems, "; ".join(problems)
+    conforms("ChatCompletion", body, "choices", ("$.choices",), ("$.choices[*].finish_reason",))
 
 
 @pytest.mark.requirement("CHAT-04")
 @pytest.mark.parametrize("which", ["minimal", "counting"])
 def test_finish_reason_known(completion, counting, which):
     _, body = completion if which == "minimal" else counting
-    reason = first_choice(body).get("finish_reason")
-    assert reason in FINISH_REASONS, (
-        f"finish_reason is {reason!r}, expected one of {sorted(FINISH_REASONS)}"
-    )
+    first_choice(body)
+    conforms("ChatCompletion", body, "finish_reason", ("$.choices[*].finish_reason",))
 
 
 @pytest.mark.requirement("CHAT-05")
@@ -116,14 +83,7 @@ def test_model_echoed(completion, chat_model):
 @pytest.mark.requirement("CHAT-06")
 def test_usage_present(completion):
     _, body = completion
-    usage = body.get("usage")
-    assert isinstance(usage, dict), f"expected a usage object; got {usage!r}"
-    bad = {
-        f: usage.get(f)
-        for f in ("prompt_tokens", "completion_tokens", "total_tokens")
-        if not is_int(usage.get(f)) or usage.get(f) < 0
-    }
-    assert not bad, f"expected non-negative integer usage fields; got {bad}"
+    conforms("ChatCompletion", body, "usage", ("$.usage",))
 
 
 @pytest.mark.requirement("CHAT-07")

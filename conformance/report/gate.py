@@ -70,13 +70,3 @@ def decide(
     if reasons:
         return Gate("failed", EXIT_FAILED, fail_on, reasons)
     return Gate("passed", EXIT_OK, fail_on, [])
-
-
-def overall(matrix: Matrix, fail_on: str) -> str:
-    """passed, failed or could-not-judge, without waivers (kept for callers of the old API)."""
-    return decide(matrix, fail_on).verdict
-
-
-def exit_status(matrix: Matrix, fail_on: str, other_failures: bool) -> int:
-    """0 passed, 1 a gated requirement failed, 7 the target could not be judged at all."""
-    return decide(matrix, fail_on, other_failures=int(other_failures)).exit_code
