@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 REDACTED = "[REDACTED]"
@@ -34,11 +33,3 @@ def redact_headers(headers: Mapping[str, str], secrets: Iterable[str] = ()) -> d
         name: REDACTED if name.lower() in SECRET_HEADERS else redact_text(value, extra)
         for name, value in headers.items()
     }
-
-
-_BEARER = re.compile(r"(?i)(bearer\s+)\S+")
-
-
-def redact_bearer(text: str) -> str:
-    """Remove any bearer token from free text, such as a curl line built by another library."""
-    return _BEARER.sub(lambda match: match.group(1) + REDACTED, redact_text(text))

@@ -132,7 +132,9 @@ def test_image_size(generated, pictures):
 def _accepted_by_some_model(apex, apex_models, **params):
     """The first listed image model that accepts the parameters, and every refusal seen."""
     refusals = []
-    for model in image_candidates(apex_models.listing) or [apex_models.image]:
+    # The run's image model first: the name heuristics need not recognise a configured one.
+    candidates = [apex_models.image, *image_candidates(apex_models.listing)]
+    for model in dict.fromkeys(candidates):
         exchange = apex.call("POST", IMAGES, json_body=payloads.image(model, n=1, **params))
         if 200 <= exchange.status < 300:
             return model, refusals
