@@ -34,6 +34,17 @@ class BudgetExhausted(CouldNotJudge):
     """The run's request budget is spent."""
 
 
+def admit(budget: Budget, limiter: RateLimiter, spend: Spend) -> None:
+    """Let one more request go to the target: within the budget, at the rate, counted."""
+    if not budget.take():
+        raise BudgetExhausted(
+            f"budget: the run's limit of {budget.limit} requests is spent "
+            "(raise it with --max-requests)"
+        )
+    limiter.wait()
+    spend.requests += 1
+
+
 @dataclass(frozen=True)
 class _Key:
     method: str
@@ -154,15 +165,6 @@ class ApexClient:
             headers["Authorization"] = cred.header
         return headers
 
-    def _admit(self) -> None:
-        if not self._budget.take():
-            raise BudgetExhausted(
-                f"budget: the run's limit of {self.settings.max_requests} requests is spent "
-                "(raise it with --max-requests)"
-            )
-        self._limiter.wait()
-        self.spend.requests += 1
-
     def _send(
         self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
     ) -> Exchange:
@@ -190,7 +192,7 @@ class ApexClient:
         self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
     ) -> Exchange:
         exchange = self._record(method, url, body, cred, sent)
-        self._admit()
+        admit(self._budget, self._limiter, self.spend)
         started = time.monotonic()
         try:
             with self._http.stream(
@@ -221,7 +223,7 @@ class ApexClient:
     ) -> StreamExchange:
         record = self._record("POST", url, body, cred, sent)
         exchange = StreamExchange(**vars(record))
-        self._admit()
+        admit(self._budget, self._limiter, self.spend)
         idle = self.settings.stream_idle_timeout
         timeout = httpx.Timeout(
             self.settings.request_timeout,

@@ -43,7 +43,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from conformance import schemas
-from conformance.client import BudgetExhausted, CouldNotJudge
+from conformance.client import CouldNotJudge, admit
 from conformance.exchange import Exchange, StreamExchange
 from conformance.redact import redact_headers
 from conformance.settings import Profile, Settings
@@ -423,13 +423,7 @@ class Fuzzer:
             )
         if not worth_sending(case, self.plan, self.settings.seed):
             return
-        if not self.budget.take():
-            raise BudgetExhausted(
-                f"budget: the run's limit of {self.settings.max_requests} requests is spent "
-                "(raise it with --max-requests)"
-            )
-        self.limiter.wait()
-        self.spend.requests += 1
+        admit(self.budget, self.limiter, self.spend)
         headers = {"Authorization": f"Bearer {self.settings.api_key}"}
         timeout = self._timeout(case)
         try:
