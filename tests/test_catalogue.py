@@ -20,7 +20,7 @@ class _Collector:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             for req in requirement_ids(item):
-                self.ids.setdefault(req, []).append(item.nodeid)
+                self.ids.setdefault(req, []).append(item.nodeid.split("[")[0])
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,28 @@ def test_every_requirement_has_a_check(collected):
 def test_every_check_names_catalogued_requirements(collected):
     unknown = [r for r in collected if r not in requirements()]
     assert not unknown, f"tests name IDs missing from requirements.yaml: {unknown}"
+
+
+def test_catalogue_names_the_tests_that_check_each_rule(collected):
+    for req in requirements().values():
+        found = {nodeid.split("conformance/contract/")[-1] for nodeid in collected.get(req.id, ())}
+        assert set(req.tests) == found, (
+            f"{req.id}: requirements.yaml lists tests {list(req.tests)}; "
+            f"the checks marked with it are [{', '.join(sorted(found))}]"
+        )
+
+
+def test_catalogue_names_the_faults_that_prove_each_rule():
+    from conformance.reference.faults import FAULTS
+
+    for req in requirements().values():
+        proving = sorted(f.name for f in FAULTS.values() if req.id in f.breaks)
+        assert list(req.proven_by) == proving, (
+            f"{req.id}: requirements.yaml lists proven_by {list(req.proven_by)}; "
+            f"the faults pinned to it are [{', '.join(proving)}]"
+        )
+        # INFO is never a verdict, so no fault can break it; every other rule has a proof.
+        assert bool(proving) == (req.level != "INFO"), req.id
 
 
 def test_entries_are_well_formed():

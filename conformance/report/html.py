@@ -11,7 +11,7 @@ from typing import Any
 from conformance.catalogue import AREAS
 from conformance.redact import redact_text
 from conformance.report.diff import is_empty, other_changes
-from conformance.report.matrix import LEVELS, VERDICT_WORDS, Matrix, Row, proven_by
+from conformance.report.matrix import LEVELS, VERDICT_WORDS, Matrix, Row
 from conformance.report.records import TestRecord
 from conformance.state import RunState
 
@@ -245,7 +245,7 @@ def _checks_cell(row: Row) -> str:
 
 
 def _rule_cell(row: Row) -> str:
-    faults = proven_by().get(row.id, ())
+    faults = row.requirement.proven_by
     if faults:
         proof = f'<div class="proof">proven by: {escape(", ".join(faults))}</div>'
     elif row.level != "INFO":

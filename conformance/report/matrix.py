@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from conformance.catalogue import Requirement, requirements
@@ -16,18 +15,6 @@ if TYPE_CHECKING:
 
 VERDICT_WORDS = ("passed", "failed", "warned", "skipped", "error", "info", "waived")
 LEVELS = ("MUST", "SHOULD", "INFO")
-
-
-@cache
-def proven_by() -> dict[str, tuple[str, ...]]:
-    """Requirement ID -> the reference faults that must trip it (the proof a check can fail)."""
-    from conformance.reference.faults import FAULTS
-
-    proof: dict[str, list[str]] = {}
-    for fault in FAULTS.values():
-        for req_id in fault.breaks:
-            proof.setdefault(req_id, []).append(fault.name)
-    return {req_id: tuple(sorted(names)) for req_id, names in proof.items()}
 
 
 @dataclass
@@ -66,7 +53,7 @@ class Row:
             ],
             "waived_verdict": self.waived_verdict or None,
             "waiver": self.waiver.as_dict() if self.waiver else None,
-            "proven_by": list(proven_by().get(req.id, ())),
+            "proven_by": list(req.proven_by),
         }
 
 
