@@ -67,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
             settings=settings,
             target=target,
             workers=workers,
-            shared_dir=Path(workerinput["apex_shared_dir"]),
+            shared_dir=Path(shared) if (shared := workerinput["apex_shared_dir"]) else None,
         )
         if workerinput.get("apex_models"):
             state.models = Models(**workerinput["apex_models"])
@@ -123,7 +123,7 @@ def pytest_configure_node(node: Any) -> None:
     if state.target.embedded:
         node.workerinput["apex_base_url"] = state.target.base_url
         node.workerinput["apex_api_key"] = state.target.api_key
-    node.workerinput["apex_shared_dir"] = str(state.shared_dir)
+    node.workerinput["apex_shared_dir"] = str(state.shared_dir) if state.shared_dir else None
     node.workerinput["apex_models"] = dataclasses.asdict(state.models) if state.models else None
     node.workerinput["apex_cache"] = state.client.export_cache()
 
