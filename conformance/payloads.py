@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance import schemas
+
 # 16 is the floor some providers enforce (OpenRouter docs), and it keeps every reply cheap.
 MAX_TOKENS = 16
 SYSTEM = {"role": "system", "content": "You are a terse assistant."}
@@ -11,8 +13,8 @@ COUNT_PROMPT = "Count from 1 to 100, separated by spaces."
 STOP_PROMPT = "Repeat exactly, without quotes: alpha beta gamma delta epsilon"
 NON_ASCII_PROMPT = "Repeat exactly: café ☕ naïve 東京"
 IMAGE_PROMPT = "A small red square centred on a white background"
-DOCUMENTED_SIZES = ("256x256", "512x512", "1024x1024", "1024x1792", "1792x1024")
-DOCUMENTED_QUALITIES = ("standard", "hd")
+DOCUMENTED_SIZES = schemas.enum("ImageRequest", "size")
+DOCUMENTED_QUALITIES = schemas.enum("ImageRequest", "quality")
 
 
 def chat(model: str, prompt: str = "Say OK.", **extra: Any) -> dict[str, Any]:

@@ -18,13 +18,15 @@ from conformance.client import CouldNotJudge
 from conformance.discovery import Models, choose_models
 from conformance.redact import redact_text
 from conformance.report import records
-from conformance.report.writer import check_inputs, read_inputs, write_reports
+from conformance.report.writer import ReportInputs, load_inputs, write_reports
 from conformance.state import STATE, RunState
 from conformance.target import Target, start_embedded
 from conformance.verdicts import EXIT_COULD_NOT_JUDGE
 
 CONTRACT_DIR = Path(conformance.contract.__file__).resolve().parent
 _LEVEL_RANK = {"INFO": 0, "SHOULD": 1, "MUST": 2}
+# The --waivers and --compare files, read once on the controller before any request.
+_INPUTS = pytest.StashKey[ReportInputs]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,7 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # once per worker: the budget is per worker (docs/decisions.md).
         settings = dataclasses.replace(settings, max_requests=settings.max_requests * workers)
     if workerinput is None:
-        check_inputs(options.value(config, "--waivers"), options.value(config, "--compare"))
+        config.stash[_INPUTS] = load_inputs(
+            options.value(config, "--waivers"), options.value(config, "--compare")
+        )
         # xdist workers count requests and space them through files in a shared folder.
         shared = Path(tempfile.mkdtemp(prefix="apex-run-")) if workers > 1 else None
         state = RunState(settings=settings, target=target, workers=workers, shared_dir=shared)
@@ -346,7 +350,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     other_failures = session.testsfailed - sum(
         1 for r in state.records if r.verdict in ("failed", "error")
     )
-    inputs = read_inputs(options.value(config, "--waivers"), options.value(config, "--compare"))
+    inputs = config.stash[_INPUTS]
     session.exitstatus = write_reports(state, inputs, max(0, other_failures)).exit_code
 
 

@@ -77,6 +77,14 @@ def strip_should(node: Any) -> Any:
     }
 
 
+def enum(component: str, prop: str | None = None) -> tuple[str, ...]:
+    """The documented values of a component (or of one of its properties)."""
+    schema = _load()["components"]["schemas"][component]
+    if prop is not None:
+        schema = schema["properties"][prop]
+    return tuple(schema["enum"])
+
+
 def component_names() -> list[str]:
     """The names under components/schemas."""
     return sorted(_load()["components"]["schemas"])

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from conformance import payloads
+from conformance import payloads, schemas
 from conformance.checks import json_object, shown
 
 CHAT = "/chat/completions"
-FINISH_REASONS = {"stop", "length", "tool_calls", "content_filter", "function_call"}
+FINISH_REASONS = set(schemas.enum("FinishReason"))
 
 
 @pytest.fixture(scope="module")

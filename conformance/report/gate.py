@@ -9,25 +9,16 @@ from conformance.report.matrix import Matrix
 from conformance.report.waivers import WaiverResult
 from conformance.verdicts import EXIT_COULD_NOT_JUDGE, EXIT_FAILED, EXIT_OK
 
-# pytest's own code for a usage error (bad option, malformed --waivers or --compare file).
-EXIT_USAGE = 4
-
-EXIT_CODES = {
-    EXIT_OK: "no requirement at the gated level failed (waived failures included)",
-    EXIT_FAILED: "a gated requirement failed, or a waiver is expired, stale or unknown",
-    EXIT_USAGE: "usage error: a bad option, or a malformed --waivers / --compare file",
-    EXIT_COULD_NOT_JUDGE: "the suite could not judge the target at all (e.g. unreachable)",
-}
-
 
 @dataclass(frozen=True)
 class Gate:
-    """The overall verdict (passed, failed, could-not-judge or usage-error) and why."""
+    """The overall verdict (passed, failed or could-not-judge), the failed IDs, and why."""
 
     verdict: str
     exit_code: int
     fail_on: str
     reasons: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # gated requirements that failed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -36,6 +27,7 @@ class Gate:
             "fail_on": self.fail_on,
             "gated_levels": sorted(gated_levels(self.fail_on)),
             "reasons": self.reasons,
+            "failed": self.failed,
         }
 
 
@@ -49,11 +41,8 @@ def decide(
     *,
     other_failures: int = 0,
     waivers: list[WaiverResult] | None = None,
-    input_errors: list[str] | None = None,
 ) -> Gate:
     """Failed beats could-not-judge: a broken gated rule is news even when little else ran."""
-    if input_errors:
-        return Gate("usage-error", EXIT_USAGE, fail_on, list(input_errors))
     levels = gated_levels(fail_on)
     failed = [row for row in matrix.rows if row.verdict == "failed" and row.level in levels]
     reasons = [f"{row.level} requirement {row.id} failed: {row.requirement.rule}" for row in failed]
@@ -61,12 +50,12 @@ def decide(
     if other_failures:
         reasons.append(f"{other_failures} test(s) failed outside the requirement catalogue")
     if failed or other_failures:
-        return Gate("failed", EXIT_FAILED, fail_on, reasons)
+        return Gate("failed", EXIT_FAILED, fail_on, reasons, [row.id for row in failed])
     if not matrix.judged():
         # An unreachable target makes waiver problems moot until the next judged run.
         why = next((row.note for row in matrix.rows if row.verdict == "error" and row.note), "")
         cause = why or "no MUST or SHOULD requirement got a verdict (all skipped or errored)"
         return Gate("could-not-judge", EXIT_COULD_NOT_JUDGE, fail_on, [cause, *reasons])
     if reasons:
-        return Gate("failed", EXIT_FAILED, fail_on, reasons)
+        return Gate("failed", EXIT_FAILED, fail_on, reasons, [row.id for row in failed])
     return Gate("passed", EXIT_OK, fail_on, [])

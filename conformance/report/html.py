@@ -19,7 +19,6 @@ _BANNER = {
     "passed": "PASSED",
     "failed": "FAILED",
     "could-not-judge": "COULD NOT JUDGE",
-    "usage-error": "USAGE ERROR",
 }
 _BAD = ("failed", "warned", "error")
 
@@ -39,7 +38,7 @@ body>h1,body>p{order:0} body>.summary{order:1} #results-table{order:2}
 .apex .banner .gate{font-size:13px;opacity:.85}
 .apex .banner ul{margin:6px 0 0;padding-left:20px} .apex .banner li{white-space:pre-wrap}
 .apex .banner.passed{background:#e3f6e8;color:#14622d}
-.apex .banner.failed,.apex .banner.usage-error{background:#fde8e8;color:#9b1c1c}
+.apex .banner.failed{background:#fde8e8;color:#9b1c1c}
 .apex .banner.could-not-judge{background:#fff4d6;color:#7a5300}
 .apex table{border-collapse:collapse;width:100%;margin:4px 0 10px}
 .apex th,.apex td{border-bottom:1px solid #e3e6ec;padding:5px 8px;text-align:left;
@@ -86,7 +85,7 @@ def matrix_html(state: RunState) -> str:
     if matrix is None or "gate" not in facts:
         return ""
     out = [STYLE, '<div class="apex" id="apex-compliance">', "<h2>Compliance matrix</h2>"]
-    out.append(_banner(facts, matrix))
+    out.append(_banner(facts))
     out.append(_totals(matrix))
     out.append(_attention(matrix))
     out.append(_waivers(facts["waivers"]))
@@ -115,14 +114,10 @@ def _badge(verdict: str) -> str:
     return f'<span class="v {escape(verdict)}">{escape(verdict)}</span>'
 
 
-def _banner(facts: dict[str, Any], matrix: Matrix) -> str:
+def _banner(facts: dict[str, Any]) -> str:
     gate = facts["gate"]
     levels = " and ".join(gate["gated_levels"][::-1])
-    failed = [
-        row.id
-        for row in matrix.rows
-        if row.verdict == "failed" and row.level in gate["gated_levels"]
-    ]
+    failed = gate["failed"]
     headline = _BANNER[gate["verdict"]]
     if failed:
         headline += f": {len(failed)} {levels} requirement{'s' * (len(failed) > 1)} failed"

@@ -13,7 +13,6 @@ _WORDS = {
     "passed": "PASSED",
     "failed": "FAILED",
     "could-not-judge": "COULD NOT JUDGE",
-    "usage-error": "USAGE ERROR",
 }
 
 

@@ -24,13 +24,12 @@ SUMMARY_SCHEMA_VERSION = 1
 
 @dataclass
 class ReportInputs:
-    """The run's --waivers and --compare files, loaded, with any problem as a message."""
+    """The run's --waivers and --compare files, loaded."""
 
     waivers_path: str | None = None
     compare_path: str | None = None
     waivers: list[Waiver] = field(default_factory=list)
     previous: dict[str, Any] | None = None
-    errors: list[str] = field(default_factory=list)
 
 
 def spend_totals(state: RunState) -> dict[str, int]:
@@ -83,27 +82,23 @@ def run_facts(state: RunState) -> dict[str, Any]:
     }
 
 
-def read_inputs(waivers_path: str | None, compare_path: str | None) -> ReportInputs:
-    """Load --waivers and --compare; problems become usage errors, never exceptions."""
+def load_inputs(waivers_path: str | None, compare_path: str | None) -> ReportInputs:
+    """Load --waivers and --compare before any request; a malformed file is a usage error."""
     inputs = ReportInputs(waivers_path=waivers_path, compare_path=compare_path)
+    errors = []
     if waivers_path:
         try:
             inputs.waivers = load_waivers(waivers_path)
         except WaiverFileError as exc:
-            inputs.errors.append(str(exc))
+            errors.append(str(exc))
     if compare_path:
         try:
             inputs.previous = load_previous(compare_path)
         except CompareFileError as exc:
-            inputs.errors.append(str(exc))
-    return inputs
-
-
-def check_inputs(waivers_path: str | None, compare_path: str | None) -> None:
-    """Fail fast, before any request: pytest.UsageError for a malformed waiver or compare file."""
-    errors = read_inputs(waivers_path, compare_path).errors
+            errors.append(str(exc))
     if errors:
         raise pytest.UsageError("\n".join(errors))
+    return inputs
 
 
 def write_reports(
@@ -126,7 +121,6 @@ def write_reports(
         state.settings.fail_on,
         other_failures=other_failures,
         waivers=waivers,
-        input_errors=inputs.errors,
     )
     run = run_facts(state)
     run["unreachable"] = unreachable
