@@ -100,14 +100,11 @@ class ApexClient:
         json_body: Any = None,
         content: bytes | None = None,
         credential: Credential | None = None,
-        headers: dict[str, str] | None = None,
     ) -> Exchange:
         """Send a request (identical requests are answered from the run's cache)."""
         body = content if content is not None else _encode(json_body)
         cred = self.key if credential is None else credential
-        sent = dict(headers or {})
-        if body is not None:
-            sent.setdefault("Content-Type", "application/json")
+        sent = {} if body is None else {"Content-Type": "application/json"}
         key = _Key(method, self.url(path), body, cred.header, tuple(sorted(sent.items())), False)
         exchange = self._cache.get(key)
         if exchange is None:
@@ -120,12 +117,10 @@ class ApexClient:
         """GET an absolute URL the API returned (an image); no credential is sent."""
         return self.call("GET", url, credential=Credential(None, "none"))
 
-    def stream(
-        self, path: str, json_body: Any, *, credential: Credential | None = None
-    ) -> StreamExchange:
-        """POST a streaming request and read its events as they arrive."""
+    def stream(self, path: str, json_body: Any) -> StreamExchange:
+        """POST a streaming request with the configured key and read its events as they arrive."""
         body = _encode(json_body)
-        cred = self.key if credential is None else credential
+        cred = self.key
         sent = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         key = _Key("POST", self.url(path), body, cred.header, tuple(sorted(sent.items())), True)
         exchange = self._cache.get(key)
