@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from conformance.exchange import Credential, Exchange, StreamExchange
+from conformance.exchange import CONFIGURED_KEY, Credential, Exchange, StreamExchange
 from conformance.redact import redact_headers, register_secret
 from conformance.settings import Settings
 from conformance.shared import Budget, RateLimiter
@@ -80,7 +80,7 @@ class ApexClient:
     # Credentials -------------------------------------------------------------
     @property
     def key(self) -> Credential:
-        return Credential(f"Bearer {self.settings.api_key}", "the configured key")
+        return Credential(f"Bearer {self.settings.api_key}", CONFIGURED_KEY)
 
     def credential(self, header: str | None, label: str) -> Credential:
         """A non-standard credential; its value is redacted like the key."""
@@ -132,6 +132,10 @@ class ApexClient:
 
     def close(self) -> None:
         self._http.close()
+
+    def answers(self) -> list[Exchange]:
+        """Every exchange this client has received so far (this worker's, under xdist)."""
+        return list(self._cache.values())
 
     def export_cache(self) -> list[tuple[Any, ...]]:
         """The answers so far, as plain data an xdist worker can take over."""

@@ -11,6 +11,8 @@ from conformance.redact import REDACTED, redact_text
 from conformance.sse import Event, FramingIssue
 
 TRANSCRIPT_BODY_LIMIT = 2000
+# How the configured key is named in transcripts (client.py sends it under this label).
+CONFIGURED_KEY = "the configured key"
 
 
 class NotJSONError(ValueError):
@@ -87,7 +89,10 @@ class Exchange:
         parts = ["curl", "-sS", "-X", self.method, shlex.quote(self.url)]
         for name, value in self.request_headers.items():
             parts += ["-H", shlex.quote(f"{name}: {value}")]
-        if self.credential_label != "none":
+        if self.credential_label == CONFIGURED_KEY:
+            # Double quotes: the shell fills in the key, so the line runs as pasted.
+            parts += ["-H", '"Authorization: Bearer $APEX_API_KEY"']
+        elif self.credential_label not in ("none", "no header"):
             parts += ["-H", shlex.quote(f"Authorization: {REDACTED} ({self.credential_label})")]
         if self.request_body is not None:
             parts += ["--data-binary", shlex.quote(redact_text(_decode(self.request_body)))]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conformance.settings import DEFAULT_MAX_REQUESTS, PROFILES, Settings, env
+from conformance.settings import DEFAULT_MAX_REQUESTS, FAIL_ON, PROFILES, Settings, env
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Option:
     default: Any = None
     type: Any = str
     choices: tuple[str, ...] | None = None
+    positive: bool = False  # a count, a rate or a duration: zero or less is a mistake
 
 
 # One table, mirrored in the README's option table.
@@ -27,17 +28,15 @@ OPTIONS = (
     Option("--chat-model", "APEX_CHAT_MODEL", "Chat model to test (default: cheapest listed)."),
     Option("--image-model", "APEX_IMAGE_MODEL", "Image model to test (default: cheapest listed)."),
     Option("--profile", "APEX_PROFILE", "How much to check.", "standard", str, PROFILES),
-    Option(
-        "--fail-on",
-        "APEX_FAIL_ON",
-        "Lowest level that fails the run.",
-        "must",
-        str,
-        ("must", "should"),
-    ),
+    Option("--fail-on", "APEX_FAIL_ON", "Lowest level that fails the run.", "must", str, FAIL_ON),
     Option("--report-dir", "APEX_REPORT_DIR", "Where HTML, JUnit and JSON reports go.", "reports"),
     Option(
-        "--request-timeout", "APEX_REQUEST_TIMEOUT", "Seconds for one whole request.", 30.0, float
+        "--request-timeout",
+        "APEX_REQUEST_TIMEOUT",
+        "Seconds for one whole request.",
+        30.0,
+        float,
+        positive=True,
     ),
     Option(
         "--stream-idle-timeout",
@@ -45,16 +44,25 @@ OPTIONS = (
         "Seconds a stream may stay silent.",
         15.0,
         float,
+        positive=True,
     ),
     Option(
         "--max-requests",
         "APEX_MAX_REQUESTS",
-        "Request budget (default per profile: 60/150/600).",
+        "Request budget of the whole run, all workers together (default per profile: "
+        + "/".join(str(n) for n in DEFAULT_MAX_REQUESTS.values())
+        + ").",
         None,
         int,
+        positive=True,
     ),
     Option(
-        "--rate-limit", "APEX_RATE_LIMIT", "Requests per second for the whole run.", None, float
+        "--rate-limit",
+        "APEX_RATE_LIMIT",
+        "Requests per second for the whole run.",
+        None,
+        float,
+        positive=True,
     ),
     Option("--seed", "APEX_SEED", "Seed for generated requests.", 20261127, int),
     Option("--waivers", "APEX_WAIVERS", "YAML file of waived requirements."),
@@ -89,11 +97,14 @@ def value(config: pytest.Config, flag: str) -> Any:
             f"{option.env}={raw!r}: expected one of {', '.join(option.choices)}"
         )
     try:
-        return option.type(raw)
+        converted = option.type(raw)
     except ValueError as exc:
         raise pytest.UsageError(
             f"{option.flag} / {option.env}: {raw!r} is not a {option.type.__name__}"
         ) from exc
+    if option.positive and not converted > 0:
+        raise pytest.UsageError(f"{option.flag} / {option.env}: {raw!r} must be greater than 0")
+    return converted
 
 
 def build_settings(config: pytest.Config, base_url: str, api_key: str, embedded: bool) -> Settings:

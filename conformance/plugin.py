@@ -16,12 +16,15 @@ from conformance import options
 from conformance.catalogue import requirements
 from conformance.client import CouldNotJudge
 from conformance.discovery import Models, choose_models
+from conformance.preflight import Stop, preflight
 from conformance.redact import redact_text
 from conformance.report import records
+from conformance.report.matrix import PROFILE_SKIP
+from conformance.report.stub import clear_reports, write_stub_reports
 from conformance.report.writer import ReportInputs, load_inputs, write_reports
+from conformance.settings import env
 from conformance.state import STATE, RunState
 from conformance.target import Target, start_embedded
-from conformance.verdicts import EXIT_COULD_NOT_JUDGE
 
 CONTRACT_DIR = Path(conformance.contract.__file__).resolve().parent
 _LEVEL_RANK = {"INFO": 0, "SHOULD": 1, "MUST": 2}
@@ -51,18 +54,44 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "profile(name): smallest profile that runs this check")
     if not _runs_contract(config):
         return
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is None:
+        # Before anything is sent: a usage error leaves reports that say so, not old ones.
+        report_dir = _usable_report_dir(config)
+        try:
+            _configure_run(config, report_dir)
+        except pytest.UsageError as exc:
+            write_stub_reports(report_dir, "usage-error", str(exc))
+            raise
+    else:
+        _configure_run(config, None)
+
+
+def _usable_report_dir(config: pytest.Config) -> Path:
+    """The report folder, created, proven writable and cleared of an earlier run's reports."""
+    report_dir = Path(options.value(config, "--report-dir"))
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        probe = report_dir / ".apex-write-test"
+        probe.write_text("", "utf-8")
+        probe.unlink()
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"--report-dir={report_dir} is not a writable folder: {exc.strerror or exc}"
+        ) from None
+    return report_dir
+
+
+def _configure_run(config: pytest.Config, report_dir: Path | None) -> None:
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     target = _resolve_target(config)
     settings = options.build_settings(config, target.base_url, target.api_key, target.embedded)
-    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     workers = int(workerinput["workercount"]) if workerinput else _xdist_workers(config)
-    if workers > 1:
-        # Each worker keeps its own answer cache, so a cheap rejected request may be sent
-        # once per worker: the budget is per worker (docs/decisions.md).
-        settings = dataclasses.replace(settings, max_requests=settings.max_requests * workers)
     if workerinput is None:
-        config.stash[_INPUTS] = load_inputs(
-            options.value(config, "--waivers"), options.value(config, "--compare")
-        )
+        inputs = load_inputs(options.value(config, "--waivers"), options.value(config, "--compare"))
+        config.stash[_INPUTS] = inputs
+        # After --compare is read: it may well be the previous run's summary.json.
+        clear_reports(settings.report_dir)
         # xdist workers count requests and space them through files in a shared folder.
         shared = Path(tempfile.mkdtemp(prefix="apex-run-")) if workers > 1 else None
         state = RunState(settings=settings, target=target, workers=workers, shared_dir=shared)
@@ -73,6 +102,9 @@ def pytest_configure(config: pytest.Config) -> None:
             workers=workers,
             shared_dir=Path(shared) if (shared := workerinput["apex_shared_dir"]) else None,
         )
+        if workerinput.get("apex_stopped"):
+            outcome, message = workerinput["apex_stopped"]
+            state.stopped = (str(outcome), str(message))
         if workerinput.get("apex_models"):
             state.models = Models(**workerinput["apex_models"])
         state.client.seed_cache(workerinput["apex_cache"])
@@ -82,9 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # Verdicts replace pytest's tracebacks with their own words, so skip building them:
         # a long traceback per check costs seconds on a target that fails everything.
         config.option.tbstyle = "line"
-    if workerinput is None:
-        report_dir = settings.report_dir
-        report_dir.mkdir(parents=True, exist_ok=True)
+    if report_dir is not None:
         if not config.option.htmlpath:
             config.option.htmlpath = str(report_dir / "conformance.html")
             config.option.self_contained_html = True
@@ -107,13 +137,13 @@ def _resolve_target(config: pytest.Config) -> Target:
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput and "apex_base_url" in workerinput:
         return Target(workerinput["apex_base_url"], workerinput["apex_api_key"], embedded=True)
-    base_url = config.getoption("base_url", None)
+    base_url = config.getoption("base_url", None) or env("APEX_BASE_URL")
     if not base_url:
         return start_embedded()
     api_key = options.value(config, "--api-key")
     if not api_key:
         raise pytest.UsageError(
-            f"--base-url {base_url} needs an API key: set APEX_API_KEY (or pass --api-key)"
+            f"--base-url={base_url} needs an API key: set APEX_API_KEY (or pass --api-key)"
         )
     return Target(str(base_url), api_key, embedded=False)
 
@@ -128,6 +158,7 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput["apex_base_url"] = state.target.base_url
         node.workerinput["apex_api_key"] = state.target.api_key
     node.workerinput["apex_shared_dir"] = str(state.shared_dir) if state.shared_dir else None
+    node.workerinput["apex_stopped"] = state.stopped
     node.workerinput["apex_models"] = dataclasses.asdict(state.models) if state.models else None
     node.workerinput["apex_cache"] = state.client.export_cache()
 
@@ -149,6 +180,14 @@ class _Recorder:
 
     def __init__(self, state: RunState) -> None:
         self.state = state
+
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """After a failed preflight no check runs: each would only repeat its message."""
+        if self.state.stopped is not None:
+            config.hook.pytest_deselected(items=list(items))
+            items.clear()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = records.properties(report)
@@ -200,13 +239,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not state.settings.includes(needed):  # type: ignore[arg-type]
             item.add_marker(
                 pytest.mark.skip(
-                    reason=f"checked in profile {needed} (this run: {state.settings.profile})"
+                    reason=f"{PROFILE_SKIP}{needed} (this run: --profile={state.settings.profile})"
                 )
             )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """One request before any check: an unreachable target gets one message, not a hundred.
+    """The preflight before any check: a user's mistake gets one message, not a hundred.
 
     Under xdist the controller also chooses the models once, so every worker tests the same
     ones and none repeats the probes (an image probe costs real images).
@@ -216,15 +255,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if state is None or hasattr(config, "workerinput") or config.option.collectonly:
         return
     try:
-        state.client.call("GET", "/models")
+        preflight(state.client)
         if state.shared_dir is not None:
             state.models = choose_models(state.client)
-    except CouldNotJudge as exc:
-        state.facts["unreachable"] = str(exc)
-        pytest.exit(
-            f"apex-conformance could not reach the target {state.target.base_url}: {exc}",
-            returncode=EXIT_COULD_NOT_JUDGE,
-        )
+    except (Stop, CouldNotJudge) as exc:
+        # No pytest.exit here: it would skip pytest_sessionfinish, and so every report.
+        # The checks are deselected instead, and the gate reports the one message.
+        stop = exc if isinstance(exc, Stop) else Stop("could-not-judge", str(exc))
+        state.stopped = (stop.outcome, stop.message)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -330,6 +368,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = config.stash.get(STATE, None)
     if state is None:
+        _hint_outside_repository(session, exitstatus)
         return
     workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
     if workeroutput is not None:
@@ -341,17 +380,62 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.close()
     if state.shared_dir is not None:
         shutil.rmtree(state.shared_dir, ignore_errors=True)
-    if config.option.collectonly or exitstatus in (
-        pytest.ExitCode.INTERRUPTED,
-        pytest.ExitCode.USAGE_ERROR,
-        pytest.ExitCode.INTERNAL_ERROR,
-    ):
+    if config.option.collectonly:
         return
+    if state.stopped is None and exitstatus in _STOPS:
+        outcome, why = _STOPS[exitstatus]
+        state.stopped = (outcome, why.format(checks=len(state.records)))
     other_failures = session.testsfailed - sum(
         1 for r in state.records if r.verdict in ("failed", "error")
     )
-    inputs = config.stash[_INPUTS]
-    session.exitstatus = write_reports(state, inputs, max(0, other_failures)).exit_code
+    gate = write_reports(state, config.stash[_INPUTS], max(0, other_failures))
+    if gate.verdict not in ("passed", "failed"):
+        _report_gate(config, gate.verdict, gate.reasons)
+    session.exitstatus = gate.exit_code
+
+
+_STOPS: dict[int, tuple[str, str]] = {
+    pytest.ExitCode.INTERRUPTED: (
+        "interrupted",
+        "the run was interrupted after {checks} checks: the verdicts are partial",
+    ),
+    pytest.ExitCode.INTERNAL_ERROR: (
+        "internal-error",
+        "the suite hit an internal error after {checks} checks (see its output); "
+        "the verdicts are partial",
+    ),
+    pytest.ExitCode.USAGE_ERROR: ("usage-error", "a usage error stopped the run"),
+}
+
+
+def _report_gate(config: pytest.Config, outcome: str, reasons: list[str]) -> None:
+    """One extra test case, so JUnit readers and pytest-html show an outcome without verdicts."""
+    text = f"{outcome.upper()}: " + "\n".join(reasons)
+    location = ("apex-conformance", None, "gate")
+    failed = pytest.TestReport("apex-conformance::gate", location, {}, "failed", text, "call")
+    passed = pytest.TestReport("apex-conformance::gate", location, {}, "passed", None, "teardown")
+    # Not to the terminal: its compliance summary already says this, once.
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    hook = config.pluginmanager.subset_hook_caller("pytest_runtest_logreport", [terminal])
+    for report in (failed, passed):
+        hook(report=report)
+
+
+def _hint_outside_repository(session: pytest.Session, exitstatus: int) -> None:
+    """`pytest --base-url=...` where no checks are collected: say how to run the installed suite."""
+    config = session.config
+    if exitstatus != pytest.ExitCode.NO_TESTS_COLLECTED:
+        return
+    if not (config.getoption("base_url", None) or env("APEX_BASE_URL")):
+        return
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        terminal.write_line(
+            "apex-conformance: no conformance checks are collected here. Run the installed "
+            "suite with `apex-conformance run --base-url=...` "
+            "(or `pytest --pyargs conformance.contract --base-url=...`)."
+        )
+    session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -35,6 +35,8 @@ class RunState:
     models: Models | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     matrix: Matrix | None = None
+    # Why the run ended before judging (gate outcome word, message), e.g. the preflight.
+    stopped: tuple[str, str] | None = None
     _client: ApexClient | None = None
 
     # A folder the controller and its xdist workers share for the budget and the rate.

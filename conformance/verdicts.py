@@ -1,11 +1,8 @@
-"""Verdict words, how checks combine into a requirement's verdict, and the gate."""
+"""Verdict words, how checks combine into a requirement's verdict, and the gate's outcomes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
-
-Verdict = Literal["passed", "failed", "warned", "skipped", "error", "info", "waived"]
 
 # A requirement's verdict is the worst of its checks' verdicts; this is the order of "worse".
 SEVERITY: dict[str, int] = {
@@ -17,10 +14,31 @@ SEVERITY: dict[str, int] = {
     "failed": 5,
 }
 
+# Exit codes, documented in the README. 2, 3 and 4 are pytest's own codes for the same cases.
 EXIT_OK = 0
 EXIT_FAILED = 1
-# Documented in the README: the suite could not judge the target at all.
+EXIT_INTERRUPTED = 2
+EXIT_INTERNAL_ERROR = 3
+EXIT_USAGE = 4
+# The target could not be judged at all: unreachable, not an API, the key refused everywhere.
 EXIT_COULD_NOT_JUDGE = 7
+# The run ran, but a requirement the gate covers got no verdict (budget, rate limit, timeouts).
+EXIT_NOT_JUDGED = 8
+
+# The gate's outcome words, their exit codes and the banner's headline for each.
+OUTCOMES: dict[str, tuple[int, str]] = {
+    "passed": (EXIT_OK, "PASSED"),
+    "failed": (EXIT_FAILED, "FAILED"),
+    "not-judged": (EXIT_NOT_JUDGED, "NOT JUDGED"),
+    "could-not-judge": (EXIT_COULD_NOT_JUDGE, "COULD NOT JUDGE"),
+    "usage-error": (EXIT_USAGE, "USAGE ERROR"),
+    "interrupted": (EXIT_INTERRUPTED, "INTERRUPTED"),
+    "internal-error": (EXIT_INTERNAL_ERROR, "INTERNAL ERROR"),
+}
+
+
+def headline(outcome: str) -> str:
+    return OUTCOMES[outcome][1]
 
 
 def combine(verdicts: Iterable[str]) -> str:

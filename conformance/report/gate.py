@@ -5,20 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.report.matrix import Matrix
+from conformance.report.matrix import Matrix, Row
 from conformance.report.waivers import WaiverResult
-from conformance.verdicts import EXIT_COULD_NOT_JUDGE, EXIT_FAILED, EXIT_OK
+from conformance.verdicts import OUTCOMES
+
+PROFILE_ORDER = ("smoke", "standard", "full")
 
 
 @dataclass(frozen=True)
 class Gate:
-    """The overall verdict (passed, failed or could-not-judge), the failed IDs, and why."""
+    """The overall verdict, the failed and unjudged requirement IDs, and why."""
 
     verdict: str
-    exit_code: int
     fail_on: str
     reasons: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # gated requirements that failed
+    not_judged: list[str] = field(default_factory=list)  # gated requirements with no verdict
+
+    @property
+    def exit_code(self) -> int:
+        return OUTCOMES[self.verdict][0]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -28,6 +34,7 @@ class Gate:
             "gated_levels": sorted(gated_levels(self.fail_on)),
             "reasons": self.reasons,
             "failed": self.failed,
+            "not_judged": self.not_judged,
         }
 
 
@@ -35,27 +42,58 @@ def gated_levels(fail_on: str) -> set[str]:
     return {"MUST", "SHOULD"} if fail_on == "should" else {"MUST"}
 
 
+def in_profile(row: Row, profile: str) -> bool:
+    return PROFILE_ORDER.index(row.requirement.profile) <= PROFILE_ORDER.index(profile)
+
+
 def decide(
     matrix: Matrix,
     fail_on: str,
+    profile: str = "full",
     *,
     other_failures: int = 0,
     waivers: list[WaiverResult] | None = None,
 ) -> Gate:
-    """Failed beats could-not-judge: a broken gated rule is news even when little else ran."""
+    """Failed beats not-judged: a broken gated rule is news even when little else ran.
+
+    Passed needs every gated requirement of the profile judged: an `error` (budget, rate
+    limit, timeouts, no model found) or a requirement no check judged is never a pass.
+    """
     levels = gated_levels(fail_on)
-    failed = [row for row in matrix.rows if row.verdict == "failed" and row.level in levels]
+    gated = [row for row in matrix.rows if row.level in levels and in_profile(row, profile)]
+    failed = [row for row in gated if row.verdict == "failed"]
     reasons = [f"{row.level} requirement {row.id} failed: {row.requirement.rule}" for row in failed]
     reasons += [result.message for result in waivers or () if result.fails_gate]
     if other_failures:
         reasons.append(f"{other_failures} test(s) failed outside the requirement catalogue")
-    if failed or other_failures:
-        return Gate("failed", EXIT_FAILED, fail_on, reasons, [row.id for row in failed])
+    failed_ids = [row.id for row in failed]
+    if failed or reasons:
+        return Gate("failed", fail_on, reasons, failed_ids)
+    unjudged = [row for row in gated if row.verdict in ("error", "skipped")]
     if not matrix.judged():
-        # An unreachable target makes waiver problems moot until the next judged run.
         why = next((row.note for row in matrix.rows if row.verdict == "error" and row.note), "")
         cause = why or "no MUST or SHOULD requirement got a verdict (all skipped or errored)"
-        return Gate("could-not-judge", EXIT_COULD_NOT_JUDGE, fail_on, [cause, *reasons])
-    if reasons:
-        return Gate("failed", EXIT_FAILED, fail_on, reasons, [row.id for row in failed])
-    return Gate("passed", EXIT_OK, fail_on, [])
+        return Gate("could-not-judge", fail_on, [cause], not_judged=[r.id for r in unjudged])
+    if unjudged:
+        return Gate(
+            "not-judged", fail_on, _unjudged_reasons(unjudged), not_judged=[r.id for r in unjudged]
+        )
+    return Gate("passed", fail_on, [])
+
+
+def _unjudged_reasons(rows: list[Row]) -> list[str]:
+    """One line per distinct cause, naming the requirements it left without a verdict."""
+    by_cause: dict[str, list[str]] = {}
+    for row in rows:
+        by_cause.setdefault(unjudged_cause(row), []).append(row.id)
+    return [
+        f"not judged ({len(ids)}): {', '.join(ids)}: {cause}" for cause, ids in by_cause.items()
+    ]
+
+
+def unjudged_cause(row: Row) -> str:
+    """Why a requirement has no verdict, in one line."""
+    if row.note:
+        return row.note.splitlines()[0]
+    message = next((c.message for c in row.checks if c.verdict == row.verdict and c.message), "")
+    return message.splitlines()[0][:200] if message else f"every check {row.verdict}"

@@ -14,12 +14,8 @@ from conformance.report.diff import is_empty, other_changes
 from conformance.report.matrix import LEVELS, VERDICT_WORDS, Matrix, Row
 from conformance.report.records import TestRecord
 from conformance.state import RunState
+from conformance.verdicts import headline
 
-_BANNER = {
-    "passed": "PASSED",
-    "failed": "FAILED",
-    "could-not-judge": "COULD NOT JUDGE",
-}
 _BAD = ("failed", "warned", "error")
 
 # pytest-html puts its Environment table first; flex order moves this section (in
@@ -39,7 +35,8 @@ body>h1,body>p{order:0} body>.summary{order:1} #results-table{order:2}
 .apex .banner ul{margin:6px 0 0;padding-left:20px} .apex .banner li{white-space:pre-wrap}
 .apex .banner.passed{background:#e3f6e8;color:#14622d}
 .apex .banner.failed{background:#fde8e8;color:#9b1c1c}
-.apex .banner.could-not-judge{background:#fff4d6;color:#7a5300}
+.apex .banner.could-not-judge,.apex .banner.not-judged,.apex .banner.interrupted,
+.apex .banner.usage-error,.apex .banner.internal-error{background:#fff4d6;color:#7a5300}
 .apex table{border-collapse:collapse;width:100%;margin:4px 0 10px}
 .apex th,.apex td{border-bottom:1px solid #e3e6ec;padding:5px 8px;text-align:left;
  vertical-align:top}
@@ -85,7 +82,7 @@ def matrix_html(state: RunState) -> str:
     if matrix is None or "gate" not in facts:
         return ""
     out = [STYLE, '<div class="apex" id="apex-compliance">', "<h2>Compliance matrix</h2>"]
-    out.append(_banner(facts))
+    out.append(banner_html(facts))
     out.append(_totals(matrix))
     out.append(_attention(matrix))
     out.append(_waivers(facts["waivers"]))
@@ -114,17 +111,20 @@ def _badge(verdict: str) -> str:
     return f'<span class="v {escape(verdict)}">{escape(verdict)}</span>'
 
 
-def _banner(facts: dict[str, Any]) -> str:
+def banner_html(facts: dict[str, Any]) -> str:
+    """The overall outcome; amber whenever the run could not judge what the gate covers."""
     gate = facts["gate"]
     levels = " and ".join(gate["gated_levels"][::-1])
-    failed = gate["failed"]
-    headline = _BANNER[gate["verdict"]]
+    failed, unjudged = gate["failed"], gate.get("not_judged", [])
+    title = headline(gate["verdict"])
     if failed:
-        headline += f": {len(failed)} {levels} requirement{'s' * (len(failed) > 1)} failed"
+        title += f": {len(failed)} {levels} requirement{'s' * (len(failed) > 1)} failed"
+    elif unjudged and gate["verdict"] == "not-judged":
+        title += f": {len(unjudged)} {levels} requirement{'s' * (len(unjudged) > 1)} not judged"
     reasons = "".join(f"<li>{escape(reason)}</li>" for reason in gate["reasons"])
     return (
         f'<div class="banner {escape(gate["verdict"])}" id="apex-overall">'
-        f'<div class="headline">Overall: {escape(headline)}</div>'
+        f'<div class="headline">Overall: {escape(title)}</div>'
         f"<div class=gate>gate: {escape(levels)} requirements "
         f"(--fail-on={escape(gate['fail_on'])}); "
         f"exit status {gate['exit_code']}; target {escape(facts['target'])}</div>"

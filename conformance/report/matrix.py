@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 VERDICT_WORDS = ("passed", "failed", "warned", "skipped", "error", "info", "waived")
 LEVELS = ("MUST", "SHOULD", "INFO")
+# How the reason of a check skipped by the run's profile begins (plugin.py writes it).
+PROFILE_SKIP = "checked in --profile="
 
 
 @dataclass
@@ -83,8 +85,9 @@ class Matrix:
         return [row for row in self.rows if row.verdict in verdicts]
 
 
-def build_matrix(checks: list[TestRecord], unreachable: str | None = None) -> Matrix:
-    """Rows in catalogue order; with `unreachable`, every row is an error naming the cause."""
+def build_matrix(checks: list[TestRecord], stopped: str | None = None) -> Matrix:
+    """Rows in catalogue order; with `stopped` (why the run ended early), every requirement
+    that no check judged is an error naming that cause."""
     by_id: dict[str, list[TestRecord]] = {}
     for check in checks:
         for req_id in check.requirements:
@@ -96,7 +99,14 @@ def build_matrix(checks: list[TestRecord], unreachable: str | None = None) -> Ma
         if req.level == "INFO" and verdict not in ("error", "skipped"):
             verdict = "info"
         note = "" if mine else "no check ran (deselected or not collected)"
-        if unreachable:
-            verdict, note = "error", unreachable
+        if verdict == "skipped" and mine:
+            # The reason every report shows for a requirement without a verdict.
+            note = next((c.message for c in mine if c.message), "")
+        if (
+            stopped
+            and verdict in ("skipped", "error")
+            and not any(c.verdict == "skipped" and c.message.startswith(PROFILE_SKIP) for c in mine)
+        ):
+            verdict, note = "error", stopped
         rows.append(Row(req, verdict, mine, note))
     return Matrix(rows)

@@ -6,14 +6,10 @@ from typing import Any
 
 from conformance.redact import redact_text
 from conformance.report.diff import is_empty, other_changes
-from conformance.report.matrix import Matrix
+from conformance.report.matrix import LEVELS, Matrix
+from conformance.report.records import TestRecord
 from conformance.state import RunState
-
-_WORDS = {
-    "passed": "PASSED",
-    "failed": "FAILED",
-    "could-not-judge": "COULD NOT JUDGE",
-}
+from conformance.verdicts import headline
 
 
 def summary_lines(state: RunState) -> list[str]:
@@ -21,6 +17,14 @@ def summary_lines(state: RunState) -> list[str]:
     facts = state.facts
     if "gate" not in facts:  # the reports were not written (interrupted, usage error)
         return []
+    gate = facts["gate"]
+    overall = (
+        f"overall: {headline(gate['verdict'])} (exit {gate['exit_code']})  "
+        f"reports: {state.settings.report_dir}/"
+    )
+    if state.stopped is not None and not state.records:
+        # Nothing ran: the one message that says what to do, not a matrix of errors.
+        return [redact_text(f"apex-conformance: {state.stopped[1]}"), overall]
     lines = [f"target: {facts['target']}  profile: {facts['profile']}  fail-on: {facts['fail_on']}"]
     if state.matrix is not None:
         lines += _matrix_lines(state.matrix)
@@ -33,11 +37,7 @@ def summary_lines(state: RunState) -> list[str]:
         f"{spent['completion_tokens']} completion tokens, {spent['images']} images"
     )
     lines.append(f"models: chat {facts['chat_model']}, image {facts['image_model']}")
-    gate = facts["gate"]
-    lines.append(
-        f"overall: {_WORDS[gate['verdict']]} (exit {gate['exit_code']})  "
-        f"reports: {state.settings.report_dir}/"
-    )
+    lines.append(overall)
     for reason in gate["reasons"]:
         first, *rest = reason.splitlines()
         lines += [f"  because {first}", *(f"    {line}" for line in rest)]
@@ -50,7 +50,12 @@ def _matrix_lines(matrix: Matrix) -> list[str]:
     for level, counts in matrix.totals().items():
         shown = ", ".join(f"{n} {word}" for word, n in counts.items() if n)
         lines.append(f"{level:6} {shown or 'none'}")
-    for row in matrix.with_verdict("failed", "warned", "error", "waived"):
+    # MUST before SHOULD, failures before errors: what breaks the gate comes first.
+    rows = sorted(
+        matrix.with_verdict("failed", "warned", "error", "waived"),
+        key=lambda r: (LEVELS.index(r.level), _ORDER.index(r.verdict)),
+    )
+    for row in rows:
         lines.append(f"  {row.verdict.upper():6} {row.id} [{row.level}] {row.requirement.rule}")
         if row.waiver is not None:
             w = row.waiver
@@ -59,10 +64,24 @@ def _matrix_lines(matrix: Matrix) -> list[str]:
                 f"         {row.waived_verdict}; waived until {w.expires}: {w.reason}{link}"
             )
             continue
-        first = next((c.message for c in row.checks if c.verdict == row.verdict and c.message), "")
-        if first:
-            lines.append(f"         {first.splitlines()[0][:160]}")
+        bad = [c for c in row.checks if c.verdict == row.verdict]
+        for check in bad[:_CHECKS_SHOWN]:
+            message = check.message.splitlines()[0][:140] if check.message else ""
+            lines.append(f"         {_check_name(check)}: {message}")
+        if len(bad) > _CHECKS_SHOWN:
+            lines.append(f"         ... and {len(bad) - _CHECKS_SHOWN} more checks")
+        if not bad and row.note:
+            lines.append(f"         {row.note.splitlines()[0][:160]}")
     return lines
+
+
+_ORDER = ("failed", "error", "warned", "waived")
+_CHECKS_SHOWN = 3
+
+
+def _check_name(check: TestRecord) -> str:
+    """The check's stable ID when it has one, else its test node without the folder."""
+    return getattr(check, "check", "") or check.nodeid.rsplit("/", 1)[-1]
 
 
 def _waiver_lines(results: list[dict[str, Any]]) -> list[str]:

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,21 +110,26 @@ def write_reports(
     The matrix and facts stay on the state for the HTML hook and the terminal summary.
     """
     inputs = inputs or ReportInputs()
-    unreachable = state.facts.get("unreachable")
-    matrix = build_matrix(state.records, unreachable)
+    outcome, why = state.stopped or ("", "")
+    matrix = build_matrix(state.records, why or None)
     waivers = apply_waivers(matrix, inputs.waivers, state.started.date())
     rows = [row.as_dict() for row in matrix.rows]
     diff = None
     if inputs.previous is not None:
         diff = diff_summaries(inputs.previous, rows, inputs.compare_path or "")
-    gate = decide(
-        matrix,
-        state.settings.fail_on,
-        other_failures=other_failures,
-        waivers=waivers,
-    )
+    if outcome:
+        gate = Gate(outcome, state.settings.fail_on, [why])
+    else:
+        gate = decide(
+            matrix,
+            state.settings.fail_on,
+            state.settings.profile,
+            other_failures=other_failures,
+            waivers=waivers,
+        )
     run = run_facts(state)
-    run["unreachable"] = unreachable
+    run["unreachable"] = why if outcome == "could-not-judge" else None
+    run["stopped"] = why or None
     run["overall"] = gate.verdict
     run["waivers_file"] = inputs.waivers_path
     state.matrix = matrix
@@ -143,9 +149,13 @@ def write_reports(
         "run": run,
         "checks": [record.as_dict() for record in state.records],
     }
-    path = state.settings.report_dir / "summary.json"
+    write_summary(state.settings.report_dir, summary)
+    return gate
+
+
+def write_summary(report_dir: Path, summary: dict[str, Any]) -> None:
+    path = report_dir / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     # Records are redacted when built; this pass also covers run facts and waiver text.
     text = redact_text(json.dumps(summary, indent=2, ensure_ascii=False))
     path.write_text(text + "\n", "utf-8")
-    return gate

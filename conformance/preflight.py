@@ -1,0 +1,123 @@
+"""One probe of the target before any check, so a user's mistake is never a gateway verdict.
+
+It tells apart what the checks cannot: no OpenAI-format API at the base URL (a wrong URL,
+often one without `/v1`), a key the target refuses everywhere, and model options naming a
+model the target does not list. Each ends the run early with one short message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance import payloads
+from conformance.client import ApexClient, CouldNotJudge
+from conformance.exchange import Exchange
+
+# An unknown model: rejected before any generation, so the key probe costs nothing.
+PROBE_MODEL = "apex-conformance/no-such-model-7f3a"
+SHOWN_MODELS = 12
+
+
+@dataclass
+class Stop(Exception):
+    """The run cannot go on: `outcome` is a gate outcome word, `message` says what to do."""
+
+    outcome: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def preflight(client: ApexClient) -> None:
+    """Probe GET /models (and POST /chat/completions if the key is refused there)."""
+    base = client.settings.base_url
+    try:
+        listing = client.call("GET", "/models")
+        if listing.status in (401, 403):
+            _check_key(client, listing)
+            return
+        if _not_an_api(listing):
+            raise Stop(
+                "could-not-judge",
+                f"no OpenAI-format API at {base}: GET {base}/models answered "
+                f"{_answer(listing)}.{_did_you_mean(client, base)}",
+            )
+    except CouldNotJudge as exc:
+        raise Stop(
+            "could-not-judge",
+            f"could not reach the target {base}: {exc}\n"
+            "Check --base-url (or APEX_BASE_URL) and that the server is up.",
+        ) from exc
+    _check_models(client, listing)
+
+
+def listed_ids(exchange: Exchange) -> list[str] | None:
+    """The ids of a /models answer, or None when it is not a model list."""
+    body = exchange.json_or_none() if 200 <= exchange.status < 300 else None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        return None
+    return [str(e["id"]) for e in data if isinstance(e, dict) and isinstance(e.get("id"), str)]
+
+
+def _not_an_api(exchange: Exchange) -> bool:
+    """A missing route or a body that is not JSON: nothing here speaks the OpenAI format.
+
+    A 5xx, or JSON of the wrong shape, is an API answering badly: the checks judge that.
+    """
+    if exchange.status in (404, 405):
+        return True
+    return exchange.status < 500 and exchange.json_or_none() is None
+
+
+def _answer(exchange: Exchange) -> str:
+    kind = exchange.media_type or "no content type"
+    snippet = " ".join(exchange.text.split())[:80]
+    return f"HTTP {exchange.status} ({kind}{': ' + repr(snippet) if snippet else ''})"
+
+
+def _did_you_mean(client: ApexClient, base: str) -> str:
+    """The hint for the commonest mistake: a base URL without its /v1."""
+    if base.rstrip("/").endswith("/v1"):
+        return ""
+    candidate = base.rstrip("/") + "/v1"
+    probe = client.call("GET", candidate + "/models")
+    answers = listed_ids(probe) is not None or (
+        probe.status in (401, 403) and isinstance(probe.json_or_none(), dict)
+    )
+    return f"\nDid you mean --base-url={candidate} ?" if answers else ""
+
+
+def _check_key(client: ApexClient, listing: Exchange) -> None:
+    """A key refused on the model list and on chat is the user's key, not a verdict."""
+    body = payloads.chat(PROBE_MODEL)
+    chat = client.call("POST", "/chat/completions", json_body=body)
+    if chat.status in (401, 403):
+        base = client.settings.base_url
+        raise Stop(
+            "could-not-judge",
+            f"the target refused the key: GET {base}/models -> HTTP {listing.status}, "
+            f"POST {base}/chat/completions -> HTTP {chat.status}.\n"
+            "Check APEX_API_KEY (or --api-key) for this target.",
+        )
+
+
+def _check_models(client: ApexClient, listing: Exchange) -> None:
+    """Model options must name listed models: a typo is a usage error, not a failing gateway."""
+    ids = listed_ids(listing)
+    if ids is None:
+        return  # not a list: MODELS-01 judges it, and the options are taken as given
+    settings = client.settings
+    for flag, model in (
+        ("--chat-model", settings.chat_model),
+        ("--image-model", settings.image_model),
+    ):
+        if model and model not in ids:
+            offered = ", ".join(sorted(ids)[:SHOWN_MODELS])
+            more = f" and {len(ids) - SHOWN_MODELS} more" if len(ids) > SHOWN_MODELS else ""
+            raise Stop(
+                "usage-error",
+                f"{flag}={model} is not in the target's /models list, which offers "
+                f"{len(ids)} model(s): {offered or 'none'}{more}.",
+            )
