@@ -7,27 +7,70 @@ import sys
 
 from conformance.settings import env
 
+EXIT_USAGE = 4  # as pytest's usage error, so every command means the same by it
+
 
 def _serve(args: argparse.Namespace) -> int:
+    from conformance.reference.faults import FAULTS, VARIANTS, check_names
     from conformance.reference.runner import serve
 
+    if args.list_faults:
+        for name, fault in FAULTS.items():
+            print(f"{name:34} {','.join(fault.breaks):22} {fault.description}")
+        for name, description in VARIANTS.items():
+            print(f"{name:34} {'(conforming)':22} {description}")
+        return 0
     key = args.api_key or env("APEX_API_KEY")
     if not key:
-        print("apex-conformance serve: set APEX_API_KEY or pass --api-key", file=sys.stderr)
-        return 2
-    serve(args.port, key, list(args.fault))
+        return _usage("serve: set APEX_API_KEY or pass --api-key")
+    try:
+        check_names(args.fault)
+    except ValueError as exc:
+        return _usage(f"serve: {exc} (apex-conformance serve --list-faults lists them)")
+    try:
+        serve(args.port, key, list(args.fault))
+    except OSError as exc:
+        return _usage(f"serve: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        pass
     return 0
+
+
+def _usage(message: str) -> int:
+    print(f"apex-conformance {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _run(extra: list[str]) -> int:
     import pytest
 
+    if "-h" in extra or "--help" in extra:
+        _print_suite_options()
     return int(pytest.main(["--pyargs", "conformance.contract", *extra]))
+
+
+def _print_suite_options() -> None:
+    """The suite's own options, before pytest's long list."""
+    from conformance.options import OPTIONS
+
+    print("apex-conformance run [options] [pytest options]\n\nSuite options:")
+    print(f"  {'--base-url=URL':28} target base URL ending in /v1 [env APEX_BASE_URL]")
+    for option in OPTIONS:
+        default = "" if option.default is None else f" (default {option.default})"
+        print(f"  {option.flag:28} {option.help}{default} [env {option.env}]")
+    print("\npytest's own options follow.\n")
 
 
 def _selftest(args: argparse.Namespace) -> int:
     from conformance.mutants import main as mutants_main
+    from conformance.reference.faults import check_names
 
+    if args.jobs < 1:
+        return _usage(f"selftest: --jobs={args.jobs} must be at least 1")
+    try:
+        check_names(args.fault)
+    except ValueError as exc:
+        return _usage(f"selftest: {exc} (apex-conformance serve --list-faults lists them)")
     return mutants_main(jobs=args.jobs, only=args.fault)
 
 
@@ -38,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--api-key", help="key the server accepts (default: $APEX_API_KEY)")
     serve.add_argument("--fault", action="append", default=[], help="break one rule (repeatable)")
+    serve.add_argument("--list-faults", action="store_true", help="list faults and variants")
     commands.add_parser(
         "run", help="run the conformance suite; other arguments go to pytest", add_help=False
     )

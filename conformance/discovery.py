@@ -17,6 +17,9 @@ _IMAGE_NAME = re.compile(
 )
 _NOT_CHAT_NAME = re.compile(r"embed|whisper|tts|moderation|rerank|transcribe", re.IGNORECASE)
 PROBE_CANDIDATES = 3
+# Model ids for a surface the target lacks and lists nothing for: its 404s are the verdict.
+PLACEHOLDER_CHAT_MODEL = "openai/gpt-4o-mini"
+PLACEHOLDER_IMAGE_MODEL = "openai/dall-e-2"
 
 
 @dataclass
@@ -99,9 +102,14 @@ def choose_models(client: ApexClient) -> Models:
         models.chat = settings.chat_model
         models.notes.append(f"chat model {settings.chat_model} from --chat-model")
     else:
+        candidates = chat_candidates(listing)
         models.chat, _, note = _probe(
-            client, chat_candidates(listing), lambda m: [("/chat/completions", payloads.chat(m))]
+            client, candidates, lambda m: [("/chat/completions", payloads.chat(m))]
         )
+        if models.chat is None and _absent(client, "/chat/completions"):
+            # No such endpoint is the target's failure: the checks must see its 404s.
+            models.chat = candidates[0] if candidates else PLACEHOLDER_CHAT_MODEL
+            note = f"POST /chat/completions does not exist on the target; tested with {models.chat}"
         models.notes.append(f"chat model: {note}")
     images = [settings.image_model] if settings.image_model else image_candidates(listing)
     models.image, models.image_request, note = _probe(
@@ -114,8 +122,20 @@ def choose_models(client: ApexClient) -> Models:
     if settings.image_model:
         models.image = settings.image_model
         note = f"{settings.image_model} from --image-model"
+    elif models.image is None and _absent(client, "/images/generations"):
+        models.image = images[0] if images else PLACEHOLDER_IMAGE_MODEL
+        note = f"POST /images/generations does not exist on the target; tested with {models.image}"
     models.notes.append(f"image model: {note}")
     return models
+
+
+def _absent(client: ApexClient, path: str) -> bool:
+    """True when the endpoint itself is missing: a live route rejects `{}` with a 400.
+
+    404 or 405 to a request with a valid key and a JSON body is a missing route, not a
+    missing model: the request names none.
+    """
+    return client.call("POST", path, json_body={}).status in (404, 405)
 
 
 def _probe(
@@ -129,10 +149,10 @@ def _probe(
     A 4xx for every candidate means the guess is unconfirmed, never a verdict on the target.
     """
     if not candidates:
-        return None, None, "none found in /models (by name and pricing keys); pass it as an option"
+        return None, None, "none found in /models (by name and pricing keys)"
     for model in candidates[:PROBE_CANDIDATES]:
         for path, body in requests(model):
             if not 400 <= client.call("POST", path, json_body=body).status < 500:
                 return model, body, f"{model}, cheapest listed by pricing that accepted a request"
     tried = ", ".join(candidates[:PROBE_CANDIDATES])
-    return None, None, f"no listed model accepted a request (tried {tried}); pass it as an option"
+    return None, None, f"no listed model accepted a request (tried {tried})"
