@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from conformance import payloads
 from conformance.client import ApexClient
 
 # The document gives no field that tells a chat model from an image model, so names decide.
@@ -93,8 +94,6 @@ def image_candidates(listing: list[dict[str, Any]]) -> list[str]:
 
 def choose_models(client: ApexClient) -> Models:
     """Options first; otherwise the cheapest listed model that answers a real request."""
-    from conformance import payloads
-
     settings = client.settings
     listing = list_models(client)
     models = Models(listing)
@@ -103,22 +102,14 @@ def choose_models(client: ApexClient) -> Models:
         models.notes.append(f"chat model {settings.chat_model} from --chat-model")
     else:
         candidates = chat_candidates(listing)
-        models.chat, _, note = _probe(
-            client, candidates, lambda m: [("/chat/completions", payloads.chat(m))]
-        )
+        models.chat, _, note = _probe(client, candidates, chat_requests)
         if models.chat is None and _absent(client, "/chat/completions"):
             # No such endpoint is the target's failure: the checks must see its 404s.
             models.chat = candidates[0] if candidates else PLACEHOLDER_CHAT_MODEL
             note = f"POST /chat/completions does not exist on the target; tested with {models.chat}"
         models.notes.append(f"chat model: {note}")
     images = [settings.image_model] if settings.image_model else image_candidates(listing)
-    models.image, models.image_request, note = _probe(
-        client,
-        images,
-        lambda m: [
-            ("/images/generations", payloads.image(m, **a)) for a in payloads.IMAGE_ATTEMPTS
-        ],
-    )
+    models.image, models.image_request, note = _probe(client, images, image_requests)
     if settings.image_model:
         models.image = settings.image_model
         note = f"{settings.image_model} from --image-model"
@@ -127,6 +118,24 @@ def choose_models(client: ApexClient) -> Models:
         note = f"POST /images/generations does not exist on the target; tested with {models.image}"
     models.notes.append(f"image model: {note}")
     return models
+
+
+Requests = list[tuple[str, dict[str, Any]]]
+
+
+def chat_requests(model: str) -> Requests:
+    """The first chat request of the run: a model that answers it is served."""
+    return [("/chat/completions", payloads.chat(model))]
+
+
+def image_requests(model: str) -> Requests:
+    """The image requests tried in turn, the most telling first (payloads.IMAGE_ATTEMPTS)."""
+    return [("/images/generations", payloads.image(model, **a)) for a in payloads.IMAGE_ATTEMPTS]
+
+
+def serves(client: ApexClient, model: str, requests: Callable[[str], Requests]) -> bool:
+    """True when the target answers one of the model's first requests (not with a 4xx)."""
+    return _probe(client, [model], requests)[0] is not None
 
 
 def _absent(client: ApexClient, path: str) -> bool:
@@ -141,7 +150,7 @@ def _absent(client: ApexClient, path: str) -> bool:
 def _probe(
     client: ApexClient,
     candidates: list[str],
-    requests: Callable[[str], list[tuple[str, dict[str, Any]]]],
+    requests: Callable[[str], Requests],
 ) -> tuple[str | None, dict[str, Any] | None, str]:
     """The first candidate (cheapest first) whose request is not refused with a 4xx.
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from conformance import payloads
 from conformance.client import ApexClient, CouldNotJudge
+from conformance.discovery import chat_requests, image_requests, serves
 from conformance.exchange import Exchange
 
 # An unknown model: rejected before any generation, so the key probe costs nothing.
@@ -104,16 +105,21 @@ def _check_key(client: ApexClient, listing: Exchange) -> None:
 
 
 def _check_models(client: ApexClient, listing: Exchange) -> None:
-    """Model options must name listed models: a typo is a usage error, not a failing gateway."""
+    """Model options must name models the target has: a typo is a usage error.
+
+    A model missing from the list that the target serves anyway is no typo: the run goes
+    on, and MODELS-09 reports the list for leaving it out.
+    """
     ids = listed_ids(listing)
     if ids is None:
         return  # not a list: MODELS-01 judges it, and the options are taken as given
     settings = client.settings
-    for flag, model in (
-        ("--chat-model", settings.chat_model),
-        ("--image-model", settings.image_model),
-    ):
-        if model and model not in ids:
+    options = (
+        ("--chat-model", settings.chat_model, chat_requests),
+        ("--image-model", settings.image_model, image_requests),
+    )
+    for flag, model, requests in options:
+        if model and model not in ids and not serves(client, model, requests):
             offered = ", ".join(sorted(ids)[:SHOWN_MODELS])
             more = f" and {len(ids) - SHOWN_MODELS} more" if len(ids) > SHOWN_MODELS else ""
             raise Stop(

@@ -1,34 +1,35 @@
-"""The OpenAPI description against the ApexApi document it describes.
+"""The OpenAPI description against the ApexApi reference it describes.
 
-The document's parameter tables are parsed here, so a parameter, bound or enum the
-document states and the spec leaves out (or gets wrong) fails this test.
+tests/data/apexapi-documented.yaml transcribes the reference: each parameter's words and
+the facts they state. A parameter, bound, enum or default the reference states and the
+spec leaves out (or gets wrong) fails here, and so does a transcribed fact its words do
+not state.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from openapi_spec_validator import validate as validate_openapi
 
 from conformance import schemas
+from conformance.reference.runner import generate_api_key
 
 REPO = Path(__file__).resolve().parents[1]
-# shared/ sits beside the repository (../shared), in a workspace and in CI alike.
-DOCUMENT = Path(
-    os.environ.get("APEX_REFERENCE_DOC", REPO.parent / "shared" / "spec" / "apexapi-reference.md")
-)
+DOCUMENTED = Path(__file__).resolve().parent / "data" / "apexapi-documented.yaml"
 REQUEST_SCHEMAS = {
     "/chat/completions": "ChatCompletionRequest",
     "/images/generations": "ImageRequest",
 }
-# Which component each response example of the document is.
+# Which component each example body of the reference is.
 EXAMPLE_SCHEMAS = {
     ("Chat Completions", "Request"): "ChatCompletionRequest",
     ("Chat Completions", "Response"): "ChatCompletion",
@@ -37,6 +38,8 @@ EXAMPLE_SCHEMAS = {
     ("List Models", "Response"): "ModelList",
 }
 JSON_TYPES = {"string", "number", "integer", "boolean", "array", "object"}
+# The facts a parameter's words may state, beside its types and required flag.
+FACTS = ("minimum", "maximum", "max_items", "enum", "default", "format", "example")
 
 
 @dataclass(frozen=True)
@@ -45,52 +48,59 @@ class Parameter:
     name: str
     types: tuple[str, ...]
     required: bool
-    description: str
+    words: str
+    facts: dict[str, Any]
 
 
 @cache
-def document() -> str:
-    if not DOCUMENT.is_file():
-        pytest.fail(
-            f"the ApexApi reference document is missing: expected {DOCUMENT} "
-            "(shared/ beside the repository, or APEX_REFERENCE_DOC)",
-            pytrace=False,
-        )
-    return DOCUMENT.read_text("utf-8")
+def documented() -> dict[str, Any]:
+    loaded = yaml.safe_load(DOCUMENTED.read_text("utf-8"))
+    assert isinstance(loaded, dict), f"{DOCUMENTED} is not a mapping"
+    return loaded
 
 
-def _cells(line: str) -> list[str]:
-    # Split on pipes that are not escaped (`string \| array`).
-    return [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+def relative(path: str) -> str:
+    """The reference writes `/v1/models`; the spec's paths are relative to the base URL."""
+    base = urlsplit(documented()["base_url"]).path
+    assert path.startswith(f"{base}/"), f"{path} is not under the base URL"
+    return path.removeprefix(base)
 
 
 @cache
 def parameters() -> tuple[Parameter, ...]:
-    """Every row of every parameter table, with the endpoint it belongs to."""
-    found: list[Parameter] = []
-    path: str | None = None
-    header: list[str] | None = None
-    for line in document().splitlines():
-        endpoint = re.fullmatch(r"`(?:GET|POST) (?:/v1)?(/\S+)`", line.strip())
-        if endpoint:
-            path, header = endpoint.group(1), None
-            continue
-        if not line.startswith("|"):
-            header = None
-            continue
-        cells = _cells(line)
-        if header is None:
-            header = [cell.lower() for cell in cells]
-        elif not set("".join(cells)) <= set("-: "):
-            row = dict(zip(header, cells, strict=True))
-            assert path is not None, f"a parameter table before any endpoint: {line}"
-            types = tuple(t.strip() for t in row["type"].split("|"))
-            found.append(
-                Parameter(
-                    path, row["parameter"], types, row["required"] == "required", row["description"]
-                )
-            )
-    return tuple(found)
+    """Every documented parameter, with the endpoint it belongs to."""
+    return tuple(
+        Parameter(
+            relative(endpoint["path"]),
+            row["name"],
+            tuple(row["types"]),
+            row["required"],
+            row["words"],
+            {key: row[key] for key in FACTS if key in row},
+        )
+        for endpoint in documented()["endpoints"]
+        for row in endpoint["parameters"]
+    )
+
+
+def facts_in_words(words: str) -> dict[str, Any]:
+    """What a parameter description of the reference states, read from its words."""
+    facts: dict[str, Any] = {}
+    if match := re.search(r"between (\d+(?:\.\d+)?) and (\d+(?:\.\d+)?)", words):
+        facts["minimum"], facts["maximum"] = json.loads(match[1]), json.loads(match[2])
+    if match := re.search(r"Up to (\d+)", words):
+        facts["max_items"] = int(match[1])
+    if match := re.search(r"One of ([^.]+(?:\.\d+)*)\.?$", words):
+        facts["enum"] = [v.strip() for v in match[1].split(",")]
+    if match := re.search(r"\. (\w+) or (\w+)\.$", words):
+        facts["enum"] = [match[1], match[2]]
+    if match := re.search(r"Defaults to (\w+)\.", words):
+        facts["default"] = json.loads(match[1])
+    if "provider/model format" in words:
+        facts["format"] = "provider/model"
+    if match := re.search(r"e\.g\., ([^)\s]+)\)", words):
+        facts["example"] = match[1]
+    return facts
 
 
 def request_schema(path: str) -> dict[str, Any]:
@@ -138,13 +148,15 @@ def test_repository_path_is_the_packaged_file():
 def test_operations_and_security():
     spec = schemas.spec()
     scheme = spec["components"]["securitySchemes"]["apexKey"]
-    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    documented_scheme = documented()["authentication"]["scheme"].lower()
+    assert (scheme["type"], scheme["scheme"]) == ("http", documented_scheme)
     operations = {
         f"{method.upper()} {path}": operation
         for path, item in spec["paths"].items()
         for method, operation in item.items()
     }
-    assert set(operations) == {"GET /models", "POST /chat/completions", "POST /images/generations"}
+    endpoints = {f"{e['method']} {relative(e['path'])}" for e in documented()["endpoints"]}
+    assert set(operations) == endpoints
     for label, operation in operations.items():
         assert operation.get("security") == [{"apexKey": []}], (
             f"{label} must require the bearer key"
@@ -154,8 +166,27 @@ def test_operations_and_security():
             assert status in responses, f"{label} does not document {status}"
 
 
+def test_server_is_the_documented_base_url():
+    assert [server["url"] for server in schemas.spec()["servers"]] == [documented()["base_url"]]
+
+
+def test_key_format():
+    auth = documented()["authentication"]
+    prefix, length = auth["key_prefix"], auth["key_length"]
+    assert f"`{prefix}`" in auth["words"] and f"{length} characters" in auth["words"]
+    spec = schemas.spec()
+    description = " ".join(spec["info"]["description"].split())
+    assert f"start with `{prefix}` and are {length} characters long" in description
+    scheme = spec["components"]["securitySchemes"]["apexKey"]["description"]
+    assert f"`{prefix}` followed by {length - len(prefix)} characters" in scheme
+    # The embedded reference's keys are what a real one looks like.
+    key = generate_api_key()
+    assert (key[: len(prefix)], len(key)) == (prefix, length)
+
+
 def test_paths_are_relative_to_the_base_url():
-    # The base URL ends in /v1; a /v1 path key would double it (research: pitfall 3).
+    # The base URL ends in /v1; schemathesis and the client append the path to it, so a /v1
+    # path key would ask for /v1/v1/models.
     assert not [path for path in schemas.spec()["paths"] if path.startswith("/v1")]
 
 
@@ -180,51 +211,62 @@ def test_document_tables_were_found():
 
 
 @pytest.mark.parametrize("param", parameters(), ids=ids(parameters()))
+def test_transcribed_facts_are_the_words(param: Parameter):
+    # Each fact of the data file is what its words say: none missing, none added.
+    assert param.facts == facts_in_words(param.words)
+
+
+@pytest.mark.parametrize("param", parameters(), ids=ids(parameters()))
 def test_parameter_is_described(param: Parameter):
     schema = request_schema(param.path)
     assert param.name in schema["properties"], f"{param.name} is not a property of {param.path}"
     assert (param.name in schema.get("required", [])) == param.required, (
         f"{param.name}: required mismatch"
     )
-    documented = set(param.types)
-    assert documented <= JSON_TYPES, f"unknown type in the document: {param.types}"
+    documented_types = set(param.types)
+    assert documented_types <= JSON_TYPES, f"unknown type in the reference: {param.types}"
     described = {b["type"] for b in branches(resolve(schema["properties"][param.name]))}
-    assert described == documented, (
-        f"{param.name}: the document says {param.types}, the spec {described}"
+    assert described == documented_types, (
+        f"{param.name}: the reference says {param.types}, the spec {described}"
     )
 
 
 @pytest.mark.parametrize("param", parameters(), ids=ids(parameters()))
 def test_parameter_bounds_and_enums(param: Parameter):
     prop = resolve(request_schema(param.path)["properties"][param.name])
-    text = param.description
-    if match := re.search(r"between (\d+(?:\.\d+)?) and (\d+(?:\.\d+)?)", text):
-        assert (prop.get("minimum"), prop.get("maximum")) == (float(match[1]), float(match[2]))
-    if match := re.search(r"Up to (\d+)", text):
+    facts = param.facts
+    for keyword in ("minimum", "maximum", "enum", "default"):
+        if keyword in facts:
+            assert prop.get(keyword) == facts[keyword], f"{param.name}: {keyword}"
+    if "max_items" in facts:
         arrays = [b for b in branches(prop) if b["type"] == "array"]
-        assert [b.get("maxItems") for b in arrays] == [int(match[1])]
-    if match := re.search(r"One of ([^.]+(?:\.\d+)*)\.?$", text):
-        assert prop.get("enum") == [v.strip() for v in match[1].split(",")]
-    if match := re.search(r"\. (\w+) or (\w+)\.$", text):
-        assert prop.get("enum") == [match[1], match[2]]
-    if match := re.search(r"Defaults to (\w+)\.", text):
-        assert prop.get("default") == json.loads(match[1])
-    if "provider/model format" in text:
-        example = re.search(r"e\.g\., ([^)\s]+)\)", text)
-        assert example is not None
+        assert [b.get("maxItems") for b in arrays] == [facts["max_items"]]
+    if "example" in facts and "pattern" in prop:
         pattern = re.compile(prop["pattern"])
-        assert pattern.search(example[1]), f"the pattern rejects the document's own {example[1]}"
-        assert not pattern.search(example[1].split("/", 1)[1]), "the pattern accepts a bare id"
+        assert pattern.search(facts["example"]), (
+            f"the pattern rejects the reference's own {facts['example']}"
+        )
+    if facts.get("format") == "provider/model":
+        pattern = re.compile(prop["pattern"])
+        assert not pattern.search(facts["example"].split("/", 1)[1]), (
+            "the pattern accepts a bare id"
+        )
 
 
 def test_every_stated_bound_was_checked():
-    # The regexes above must keep finding what the document states, or the test is vacuous.
-    texts = " ".join(p.description for p in parameters())
+    # The facts above must keep covering what the reference states, or the test is vacuous.
+    texts = " ".join(p.words for p in parameters())
     assert re.search(r"between 0 and 2", texts)
     assert "Up to 4" in texts
     assert "One of 256x256" in texts
     assert "standard or hd" in texts
     assert texts.count("Defaults to") == 4
+    stated = [key for p in parameters() for key in p.facts]
+    assert sorted(stated) == sorted(
+        ["minimum", "maximum", "max_items", "enum", "enum", "format"]
+        + ["default"] * 4
+        + ["example"] * 2
+    )
 
 
 def test_interpretation_bounds():
@@ -242,23 +284,12 @@ def test_interpretation_bounds():
 
 
 def document_examples() -> list[tuple[str, str, Any]]:
-    """(section, Request|Response, parsed JSON) for each JSON block of the document."""
-    found = []
-    section = label = ""
-    lines = document().splitlines()
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        if line.startswith("## "):
-            section = line[3:].strip()
-        elif line.strip() in ("Request", "Response"):
-            label = line.strip()
-        elif line.startswith("```json"):
-            end = lines.index("```", index + 1)
-            found.append((section, label, json.loads("\n".join(lines[index + 1 : end]))))
-            index = end
-        index += 1
-    return found
+    """(section, Request|Response, body) for each example body of the reference."""
+    return [
+        (endpoint["section"], label, body)
+        for endpoint in documented()["endpoints"]
+        for label, body in endpoint["examples"].items()
+    ]
 
 
 def test_document_examples_were_found():
