@@ -34,6 +34,18 @@ class BudgetExhausted(CouldNotJudge):
     """The run's request budget is spent."""
 
 
+class StaleConnection(CouldNotJudge):
+    """A reused keep-alive connection was gone before any byte of the answer arrived."""
+
+
+# Errors that mean the peer closed or reset the connection, as opposed to a timeout or a
+# malformed answer. httpcore raises RemoteProtocolError("Server disconnected without sending
+# a response.") when the socket reads EOF before a status line; a reset shows as ReadError,
+# a write to a closed socket as WriteError (httpcore swallows it and reads, then fails).
+_DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_NO_RESPONSE = "Server disconnected without sending a response"
+
+
 def admit(budget: Budget, limiter: RateLimiter, spend: Spend) -> None:
     """Let one more request go to the target: within the budget, at the rate, counted."""
     if not budget.take():
@@ -67,12 +79,7 @@ class ApexClient:
         self._budget = budget
         self._limiter = limiter
         self._base = settings.base_url.rstrip("/")
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(
-                settings.request_timeout, connect=min(10.0, settings.request_timeout)
-            ),
-            follow_redirects=False,
-        )
+        self._http = self._new_http()
         self._cache: dict[_Key, Exchange] = {}
         # Exchanges the current check used (cache hits included), for its transcript.
         self.touched: list[Exchange] = []
@@ -153,6 +160,29 @@ class ApexClient:
             self._cache[_Key(method, url, body, auth, headers, stream)] = Exchange(**exchange)
 
     # Internals ---------------------------------------------------------------
+    def _new_http(self) -> httpx.Client:
+        timeout = self.settings.request_timeout
+        return httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)), follow_redirects=False
+        )
+
+    def _fresh_retry(self, attempt: Callable[[bool], ExchangeT]) -> ExchangeT:
+        """One request, sent again once on a fresh connection if a reused one was gone.
+
+        Servers may close an idle keep-alive connection at any time (RFC 9112 9.6), many do
+        after a 5xx, and the close can cross the next request on the wire: that request never
+        reached the target, so curl and browsers resend it once on a new connection. The
+        retry is a request like any other (budget, rate limit, spend) and is counted apart.
+        """
+        try:
+            return attempt(False)
+        except StaleConnection:
+            self.spend.connection_retries += 1
+            # Every idle connection of a server that just dropped one is suspect: start over.
+            self._http.close()
+            self._http = self._new_http()
+            return attempt(True)
+
     def _record(
         self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
     ) -> Exchange:
@@ -167,7 +197,11 @@ class ApexClient:
     def _send(
         self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
     ) -> Exchange:
-        return self._retrying(lambda: self._send_once(method, url, body, cred, sent))
+        return self._retrying(
+            lambda: self._fresh_retry(
+                lambda retried: self._send_once(method, url, body, cred, sent, retried)
+            )
+        )
 
     def _retrying(self, attempt: Callable[[], ExchangeT]) -> ExchangeT:
         """Repeat a request answered 429/503 after the delay it asks for, within bounds."""
@@ -188,23 +222,32 @@ class ApexClient:
         return exchange
 
     def _send_once(
-        self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        cred: Credential,
+        sent: dict[str, str],
+        retried: bool,
     ) -> Exchange:
         exchange = self._record(method, url, body, cred, sent)
         admit(self._budget, self._limiter, self.spend)
         started = time.monotonic()
+        trace = _ConnectionTrace()
         try:
             with self._http.stream(
-                method, url, content=body, headers=self._headers(cred, sent)
+                method,
+                url,
+                content=body,
+                headers=self._headers(cred, sent),
+                extensions=trace.extensions,
             ) as response:
                 exchange.status = response.status_code
                 exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
                 _read_capped(response, exchange, started, self.settings.request_timeout)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             if exchange.status == 0:
-                raise CouldNotJudge(
-                    _transport_message(method, url, exc, self.settings.request_timeout)
-                ) from exc
+                raise _unanswered(method, url, exc, self.settings, trace, retried) from exc
             # The target answered and then broke off: that is the target's doing.
             exchange.broken = (
                 f"{type(exc).__name__} after {len(exchange.body)} bytes of the body: {exc}"
@@ -215,10 +258,19 @@ class ApexClient:
     def _stream(
         self, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
     ) -> StreamExchange:
-        return self._retrying(lambda: self._stream_once(url, body, cred, sent))
+        return self._retrying(
+            lambda: self._fresh_retry(
+                lambda retried: self._stream_once(url, body, cred, sent, retried)
+            )
+        )
 
     def _stream_once(
-        self, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
+        self,
+        url: str,
+        body: bytes | None,
+        cred: Credential,
+        sent: dict[str, str],
+        retried: bool,
     ) -> StreamExchange:
         record = self._record("POST", url, body, cred, sent)
         exchange = StreamExchange(**vars(record))
@@ -232,9 +284,15 @@ class ApexClient:
         started = time.monotonic()
         reader = EventStreamReader()
         raw = bytearray()
+        trace = _ConnectionTrace()
         try:
             with self._http.stream(
-                "POST", url, content=body, headers=self._headers(cred, sent), timeout=timeout
+                "POST",
+                url,
+                content=body,
+                headers=self._headers(cred, sent),
+                timeout=timeout,
+                extensions=trace.extensions,
             ) as response:
                 exchange.status = response.status_code
                 exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
@@ -249,9 +307,7 @@ class ApexClient:
                         break
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             if exchange.status == 0:
-                raise CouldNotJudge(
-                    _transport_message("POST", url, exc, self.settings.request_timeout)
-                ) from exc
+                raise _unanswered("POST", url, exc, self.settings, trace, retried) from exc
             if isinstance(exc, httpx.ReadTimeout):
                 exchange.stalled_after = time.monotonic() - started
             else:
@@ -288,6 +344,42 @@ def _read_capped(
                 raise httpx.ReadTimeout(f"the body was still arriving after {limit:g} s")
     finally:
         exchange.body = bytes(body)
+
+
+class _ConnectionTrace:
+    """Watches httpcore's trace events of one request: was its connection opened for it?"""
+
+    def __init__(self) -> None:
+        self.opened = False
+        self.extensions = {"trace": self._event}
+
+    def _event(self, name: str, info: dict[str, Any]) -> None:
+        if name.startswith("connection.connect_tcp."):
+            self.opened = True
+
+
+def _unanswered(
+    method: str,
+    url: str,
+    exc: Exception,
+    settings: Settings,
+    trace: _ConnectionTrace,
+    retried: bool,
+) -> CouldNotJudge:
+    """The error for a request that got no status line; StaleConnection when a resend is due."""
+    message = _transport_message(method, url, exc, settings.request_timeout)
+    if retried:
+        return CouldNotJudge(
+            f"{message} (on a fresh connection, after one retry: a reused one was found closed)"
+        )
+    # Only a reused connection can have been closed by the server while idle; a drop on a
+    # fresh one is the target's answer (none), and a malformed answer is not a drop.
+    dropped = isinstance(exc, _DROPPED) and (
+        not isinstance(exc, httpx.RemoteProtocolError) or _NO_RESPONSE in str(exc)
+    )
+    if dropped and not trace.opened:
+        return StaleConnection(message)
+    return CouldNotJudge(message)
 
 
 def _transport_message(method: str, url: str, exc: Exception, timeout: float) -> str:

@@ -1,4 +1,4 @@
-"""What a run spent on the target: requests, tokens and images."""
+"""What a run spent on the target: requests, tokens, images and connection retries."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ class Spend:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     images: int = 0
+    # Requests sent again on a fresh connection after a reused one was found closed; each
+    # is also counted in `requests` (and took a slot of the budget).
+    connection_retries: int = 0
 
     def observe(self, exchange: Exchange) -> None:
         """Add the tokens and images a successful answer reports."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import anyio
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from conformance.reference.chat import Completion, pieces, usage
+from conformance.reference.chat import Completion, complete, pieces, tokenize, usage
 from conformance.reference.errors import ApiError
 from conformance.reference.faults import Faults
 from conformance.reference.responses import dump_json
@@ -44,13 +45,17 @@ def error_stream(err: ApiError) -> Response:
 def _payloads(request: ChatRequest, completion: Completion, faults: Faults) -> list[str]:
     """The data of every event, in order."""
     freedoms = "variant-freedoms" in faults
-    with_usage = request.include_usage or freedoms  # OpenRouter always sends usage
+    # OpenRouter always sends usage.
+    with_usage = (request.include_usage and "sse-no-usage-chunk" not in faults) or freedoms
+    completion, parts = _streamed(request, completion, faults)
+
+    kind = "chat.completion" if "sse-chunk-object" in faults else "chat.completion.chunk"
 
     def chunk(choices: list[dict[str, Any]]) -> dict[str, Any]:
         new_id = "sse-changing-id" in faults
         out: dict[str, Any] = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}" if new_id else completion.id,
-            "object": "chat.completion.chunk",
+            "object": kind,
             "created": completion.created,
             "model": request.model,
             "choices": choices,
@@ -66,19 +71,91 @@ def _payloads(request: ChatRequest, completion: Completion, faults: Faults) -> l
         return chunk([{"index": 0, "delta": content, "finish_reason": finish}])
 
     first = {"content": ""} if "sse-no-role" in faults else {"role": "assistant", "content": ""}
-    chunks = [delta(first)]
     empty = "sse-empty-content" in faults
-    chunks += [delta({"content": "" if empty else piece}) for piece in pieces(completion.content)]
-    chunks.append(delta({}, completion.finish_reason))
+    contents = _delivered([delta({"content": "" if empty else piece}) for piece in parts], faults)
+    if "sse-error-event" in faults and len(contents) > 2:
+        # Accepted with 200, then failed: two deltas, an error event, the end.
+        return [*_dumped([delta(first), *contents[:2]], faults), _ERROR_EVENT, "[DONE]"]
+    late = contents.pop() if "sse-late-delta" in faults and contents else None
+    finish = delta({}, completion.finish_reason)
+    if "sse-finish-chunk-id" in faults:
+        finish["id"] = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    chunks = [delta(first), *contents, finish]
+    if late is not None:
+        chunks.append(late)  # the last content, after the finish chunk
     if "sse-two-finish-reasons" in faults:
         chunks.append(delta({}, completion.finish_reason))
     if with_usage:
-        chunks.append({**chunk([]), "usage": usage(completion, faults)})
-    not_json = "sse-not-json" in faults
-    payloads = [repr(c) if not_json else dump_json(c).decode("utf-8") for c in chunks]
-    if "sse-no-done" not in faults:
+        chunks.append({**chunk([]), "usage": _stream_usage(completion, faults)})
+    payloads = _dumped(chunks, faults)
+    if "sse-early-done" in faults:
+        payloads.insert(1 + len(contents), "[DONE]")  # before the finish chunk: nothing closes it
+    elif "sse-no-done" not in faults:
         payloads.append("[DONE]")
     return payloads
+
+
+_ERROR_EVENT = dump_json(
+    {
+        "error": {
+            "message": "The upstream provider failed while generating.",
+            "type": "server_error",
+            "param": None,
+            "code": "upstream_error",
+        }
+    }
+).decode("utf-8")
+
+
+def _dumped(chunks: list[dict[str, Any]], faults: Faults) -> list[str]:
+    not_json = "sse-not-json" in faults
+    return [repr(c) if not_json else dump_json(c).decode("utf-8") for c in chunks]
+
+
+def _streamed(
+    request: ChatRequest, completion: Completion, faults: Faults
+) -> tuple[Completion, list[str]]:
+    """The completion a stream carries and its pieces: stream-only faults redo the model run."""
+    if "sse-ignore-max-tokens" in faults:
+        completion = complete(replace(request, max_tokens=None), faults)
+    if "sse-ignore-stop" in faults or "sse-stop-per-chunk" in faults:
+        completion = complete(replace(request, stop=()), faults)
+    elif "sse-stop-first-only" in faults:
+        completion = complete(replace(request, stop=request.stop[:1]), faults)
+    parts = pieces(completion.content)
+    if "sse-stop-per-chunk" in faults:
+        # Each delta is searched on its own, so a stop sequence split across two slips by.
+        for number, piece in enumerate(parts):
+            cuts = [i for s in request.stop if s and (i := piece.find(s)) >= 0]
+            if cuts:
+                parts = [*parts[:number], piece[: min(cuts)]]
+                content = "".join(parts)
+                completion = replace(
+                    completion,
+                    content=content,
+                    finish_reason="stop",
+                    completion_tokens=len(tokenize(content)),
+                )
+                break
+    return completion, [p for p in parts if p]
+
+
+def _delivered(contents: list[dict[str, Any]], faults: Faults) -> list[dict[str, Any]]:
+    """The content chunks as sent: the repeated and dropped delta faults touch the third."""
+    if "sse-repeated-delta" in faults and len(contents) > 2:
+        return [*contents[:3], contents[2], *contents[3:]]
+    if "sse-dropped-delta" in faults and len(contents) > 2:
+        return [*contents[:2], *contents[3:]]
+    return contents
+
+
+def _stream_usage(completion: Completion, faults: Faults) -> dict[str, Any]:
+    counts: dict[str, Any] = usage(completion, faults)
+    if "sse-usage-total" in faults:
+        counts["total_tokens"] += 1
+    if "sse-usage-strings" in faults:
+        counts = {name: str(value) for name, value in counts.items()}
+    return counts
 
 
 def _frame(index: int, data: str, faults: Faults) -> str:
