@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.reference.errors import InjectedCrash, invalid
 from conformance.reference.faults import Faults
 from conformance.reference.validation import ChatRequest
 
@@ -21,7 +22,10 @@ FILLER = (
     "deterministically: it repeats the last user message and then adds this fixed text, "
     "long enough that a small max_tokens limit always cuts it short before the end."
 )
+# The one answer of a canned bot (chat-ignore-stop-fixed-reply): shorter than any max_tokens.
+FIXED_REPLY = "Hello! How can I help you today?"
 PER_MESSAGE_TOKENS = 3  # framing overhead per message, as OpenAI counts it
+LARGE_MAX_TOKENS = 100_000  # above it, chat-500-large-max-tokens crashes
 _TOKEN = re.compile(r"\S+")
 _PIECE = re.compile(r"\s*\S+")
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")
@@ -61,8 +65,11 @@ def reply_text(request: ChatRequest) -> str:
 
 def complete(request: ChatRequest, faults: Faults) -> Completion:
     """Run the model: cut at the first stop sequence, then at max_tokens."""
+    _crash_or_refuse(request, faults)
     content, finish = reply_text(request), "stop"
-    stops = () if "chat-ignore-stop" in faults else request.stop
+    if "chat-ignore-stop-fixed-reply" in faults:
+        content = FIXED_REPLY
+    stops = _applied_stops(request.stop, faults)
     cuts = [i for s in stops if s and (i := content.find(s)) >= 0]
     if cuts:
         content = content[: min(cuts)]  # the earliest start, so no stop survives whole
@@ -81,6 +88,40 @@ def complete(request: ChatRequest, faults: Faults) -> Completion:
         prompt_tokens=sum(len(tokenize(m.text)) + PER_MESSAGE_TOKENS for m in request.messages),
         completion_tokens=len(tokenize(content)),
     )
+
+
+def _crash_or_refuse(request: ChatRequest, faults: Faults) -> None:
+    """The faults that fail a valid request outright: a 500, or a 400 for a legal stop array."""
+    stops, limit = request.stop, request.max_tokens
+    crash = (
+        ("chat-500-large-max-tokens" in faults and limit is not None and limit > LARGE_MAX_TOKENS)
+        or ("chat-500-non-bmp" in faults and any(_non_bmp(m.text) for m in request.messages))
+        or ("chat-500-stop" in faults and bool(stops))
+        or ("chat-500-whitespace-stop" in faults and any(not s.strip() for s in stops))
+    )
+    if crash:
+        raise InjectedCrash("a chat fault crashed on a valid request")
+    if "chat-one-stop-only" in faults and len(stops) > 1:
+        raise invalid("stop", "Only one stop sequence is supported.", "unsupported_value")
+
+
+def _applied_stops(stops: tuple[str, ...], faults: Faults) -> tuple[str, ...]:
+    """The stop sequences the model honours: all of them, unless a fault drops some."""
+    if "chat-ignore-stop" in faults or "chat-ignore-stop-fixed-reply" in faults:
+        return ()
+    if "chat-stop-first-only" in faults:
+        return stops[:1]
+    if "chat-stop-last-only" in faults:
+        return stops[-1:]
+    if "chat-stop-ascii-only" in faults:
+        return tuple(s for s in stops if s.isascii())
+    if "chat-stop-strip" in faults:
+        return tuple(s.strip() for s in stops)  # a whitespace stop becomes "" and cuts nothing
+    return stops
+
+
+def _non_bmp(text: str) -> bool:
+    return any(ord(char) > 0xFFFF for char in text)
 
 
 def usage(completion: Completion, faults: Faults) -> dict[str, int]:
@@ -103,19 +144,25 @@ def completion_body(request: ChatRequest, completion: Completion, faults: Faults
         model = "openai/gpt-3.5-turbo" if model != "openai/gpt-3.5-turbo" else "openai/gpt-4o"
     if "chat-model-null" in faults:
         model = None
+    cut = completion.finish_reason == "length"
     message: dict[str, Any] = {
         "role": "user" if "chat-user-role" in faults else "assistant",
-        "content": completion.content,
+        "content": None if cut and "chat-length-content-null" in faults else completion.content,
     }
+    # The "-on-stop" faults break one code path only: answers to requests that carry stop.
+    stop_path = bool(request.stop)
+    float_created = stop_path and "chat-created-float-on-stop" in faults
     body: dict[str, Any] = {
         "id": completion.id,
         "object": "chat.completions" if "chat-wrong-object" in faults else "chat.completion",
-        "created": completion.created,
+        "created": time.time() if float_created else completion.created,
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": completion.finish_reason}],
     }
-    if "chat-no-usage" not in faults:
+    if "chat-no-usage" not in faults and not (stop_path and "chat-no-usage-on-stop" in faults):
         body["usage"] = usage(completion, faults)
+        if stop_path and "chat-wrong-total-on-stop" in faults:
+            body["usage"]["total_tokens"] += 1
     if "chat-not-a-completion" in faults:
         # A bare text answer in place of choices: not a chat completion object.
         body["output"] = body.pop("choices")[0]["message"]["content"]
