@@ -51,10 +51,15 @@ def list_models(client: ApexClient) -> list[dict[str, Any]]:
     return [item for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
 
 
-def is_image_model(entry: dict[str, Any]) -> bool:
+def has_image_price(entry: dict[str, Any]) -> bool:
+    """A non-null image price: an image model's, or a vision chat model's (images it reads)."""
     pricing = entry.get("pricing")
-    has_image_price = isinstance(pricing, dict) and "image" in pricing
-    return has_image_price or bool(_IMAGE_NAME.search(entry["id"]))
+    return isinstance(pricing, dict) and pricing.get("image") is not None
+
+
+def is_image_model(entry: dict[str, Any]) -> bool:
+    """Named like an image model; an image price alone is no proof (vision chat models)."""
+    return bool(_IMAGE_NAME.search(entry["id"]))
 
 
 def cost(entry: dict[str, Any], keys: tuple[str, ...]) -> Decimal:
@@ -72,20 +77,19 @@ def cost(entry: dict[str, Any], keys: tuple[str, ...]) -> Decimal:
 
 
 def chat_candidates(listing: list[dict[str, Any]]) -> list[str]:
-    """Listed chat models, cheapest first."""
+    """Listed chat models, cheapest first; those with an image price after the others."""
     chat = [e for e in listing if not is_image_model(e) and not _NOT_CHAT_NAME.search(e["id"])]
-    chat.sort(key=lambda e: (cost(e, ("prompt", "completion")), e["id"]))
+    chat.sort(key=lambda e: (has_image_price(e), cost(e, ("prompt", "completion")), e["id"]))
     return [e["id"] for e in chat]
 
 
 def image_candidates(listing: list[dict[str, Any]]) -> list[str]:
-    """Listed image models, cheapest first (by the image price when there is one)."""
-    images = [e for e in listing if is_image_model(e)]
+    """Image models, cheapest first: named ones, then unnamed ones with an image price."""
+    images = [e for e in listing if is_image_model(e) or has_image_price(e)]
     images.sort(
         key=lambda e: (
-            cost(e, ("image",))
-            if "image" in (e.get("pricing") or {})
-            else cost(e, ("prompt", "completion")),
+            not is_image_model(e),
+            cost(e, ("image",)) if has_image_price(e) else cost(e, ("prompt", "completion")),
             e["id"],
         )
     )

@@ -9,7 +9,9 @@ module keeps those requests cheap and the verdicts true to the requirement level
 - invalid requests are judged only for what a MUST backs (`x-apex-should` keywords and
   lax "16"-for-16 coercion are SHOULD, checked elsewhere);
 - response bodies are judged only on success: error envelopes and content types of
-  errors are SHOULD (ERR-03, HTTP-02) and streams are the SSE checks' job.
+  errors are SHOULD (ERR-03, HTTP-02) and streams are the SSE checks' job;
+- schemathesis' request-shape probes (methods and media types the description does not
+  declare) are never sent: see `worth_sending`.
 """
 
 from __future__ import annotations
@@ -91,8 +93,7 @@ class Plan:
     # The coverage phase sends each documented bound just broken (temperature 3 and -1,
     # five stop sequences, n 0, a size not in the list, ...) plus each wrong JSON type:
     # the cheapest way to hit every MUST. "sampled" keeps every bound and about one in
-    # TYPE_SAMPLE wrong-type cases, and drops the probes with other HTTP methods and
-    # content types.
+    # TYPE_SAMPLE wrong-type cases.
     coverage: Coverage
 
     def examples_for(self, label: str, negative: bool) -> int:
@@ -153,13 +154,17 @@ def worth_sending(case: AnyCase, plan: Plan, seed: int) -> bool:
     meta = case.meta
     if meta is None or not isinstance(meta.phase.data, CoveragePhaseData):
         return True
+    scenario = meta.phase.data.scenario
+    if scenario in REQUEST_SHAPE_PROBES:
+        # A method or media type the API does not document: HTTP lets the server answer
+        # 405 or 501 (RFC 9110 15.5.6, 15.6.2), 415, another 4xx, or serve it (OpenAI
+        # answers GET /chat/completions). Nothing the contract states is at stake, so no
+        # answer is a MUST finding, and FUZZ-01 is the only verdict this test can give.
+        return False
     if plan.coverage == "all":
         return True
     if plan.coverage == "none":
         return False
-    scenario = meta.phase.data.scenario
-    if scenario in REQUEST_SHAPE_PROBES:
-        return False  # other methods and content types: only a 5xx would be a finding
     if not must_violations(case.operation.label, case.body):
         return False  # breaks a SHOULD only (top_p 2, prompt ""): no MUST verdict to win
     if scenario is CoverageScenario.INCORRECT_TYPE:

@@ -6,16 +6,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conformance.reference import images
+from conformance.reference import images, variants
 from conformance.reference.auth import authenticate
 from conformance.reference.chat import complete, completion_body
 from conformance.reference.errors import ApiError, InjectedCrash, error_response, server_error
@@ -28,17 +25,15 @@ from conformance.reference.validation import parse_body, validate_chat, validate
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
-SLOW_SECONDS = 2.0
 _log = logging.getLogger("conformance.reference")
 
 
 def create_app(api_key: str, faults: Iterable[str] = ()) -> Starlette:
     """The ApexApi reference server under /v1, broken by the named faults (or variants)."""
     api = _Api(api_key, check_names(faults))
-    middleware = [Middleware(_Delay, seconds=SLOW_SECONDS)] if "variant-slow" in api.faults else []
     return Starlette(
         routes=api.routes(),
-        middleware=middleware,
+        middleware=variants.middleware(api.faults),
         exception_handlers={HTTPException: api.routing_error},
     )
 
@@ -105,7 +100,10 @@ class _Api:
         status, headers = exc.status_code, dict(exc.headers or {})
         where = f"{request.method} {request.url.path}"
         if status == 404:
+            if "http-500-unknown-path" in self.faults:
+                return error_response(server_error(), self.faults)
             status = 400 if "http-unknown-path-400" in self.faults else 404
+            status = 200 if "http-unknown-path-200" in self.faults else status
             err = ApiError(status, f"Invalid URL ({where}).", code="unknown_url")
         elif status == 405:
             err = ApiError(405, f"Method not allowed ({where}).", code="method_not_allowed")
@@ -144,16 +142,3 @@ class _Api:
             return error_response(server_error(), self.faults)
 
         return run
-
-
-class _Delay:
-    """ASGI middleware that holds every HTTP request for `seconds` (variant-slow)."""
-
-    def __init__(self, app: ASGIApp, seconds: float) -> None:
-        self.app = app
-        self.seconds = seconds
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await anyio.sleep(self.seconds)
-        await self.app(scope, receive, send)

@@ -15,6 +15,7 @@ from conformance.reference.errors import ApiError
 from conformance.reference.faults import Faults
 from conformance.reference.png import solid_png
 from conformance.reference.validation import ImageRequest
+from conformance.reference.variants import gif
 
 FILES_PATH = "/v1/images/files"
 # File names carry their own size, so the download route needs no shared state.
@@ -24,7 +25,13 @@ _MAX_EDGE = 2048
 
 def images_body(spec: ImageRequest, request: Request, faults: Faults) -> dict[str, Any]:
     """The images response: `n` items, each a download URL or inline base64 PNG."""
-    count = spec.n - 1 if "img-fewer-than-n" in faults and spec.n > 1 else max(spec.n, 0)
+    count = max(spec.n, 0)
+    # One image short above n=1 (img-fewer-than-n) or above n=2 (img-fewer-above-2).
+    short_above = 1 if "img-fewer-than-n" in faults else 2 if "img-fewer-above-2" in faults else 0
+    if short_above and spec.n > short_above:
+        count = spec.n - 1
+    if _for_offer("img-empty-for", spec, faults):
+        count = 0
     items = [_item(spec, request, faults) for _ in range(count)]
     body: dict[str, Any] = {"data": items}
     if "img-no-created" not in faults:
@@ -32,6 +39,16 @@ def images_body(spec: ImageRequest, request: Request, faults: Faults) -> dict[st
     if "variant-freedoms" in faults:  # fields newer OpenAI image responses carry
         body.update(size=f"{spec.width}x{spec.height}", quality=spec.quality, output_format="png")
     return body
+
+
+def _for_offer(fault: str, spec: ImageRequest, faults: Faults) -> bool:
+    """`<fault>-<value>`: broken only for requests naming that size or quality."""
+    named = []
+    if "size" in spec.named:
+        named.append(f"{spec.width}x{spec.height}")
+    if "quality" in spec.named:
+        named.append(spec.quality)
+    return any(f"{fault}-{value}" in faults for value in named)
 
 
 def image_file(request: Request, faults: Faults) -> Response:
@@ -47,8 +64,10 @@ def image_file(request: Request, faults: Faults) -> Response:
 
 def _item(spec: ImageRequest, request: Request, faults: Faults) -> dict[str, Any]:
     item: dict[str, Any] = {}
-    if "img-no-url" in faults:
+    if "img-no-url" in faults or _for_offer("img-no-image-for", spec, faults):
         pass  # the item carries no image at all
+    elif "variant-b64-images" in faults:  # inline, and a GIF: any image format is an image
+        item["b64_json"] = base64.b64encode(gif(spec.width, spec.height)).decode("ascii")
     elif spec.response_format == "b64_json":
         item["b64_json"] = base64.b64encode(_png(spec.width, spec.height, faults)).decode("ascii")
     else:

@@ -19,6 +19,9 @@ from conformance.reference.faults import Faults
 def models_body(faults: Faults) -> dict[str, Any]:
     """The model list, OpenAI format plus ApexApi's pricing, bent by the models-* faults."""
     listed: list[ChatModel | ImageModel] = [*CHAT_MODELS.values(), *IMAGE_MODELS.values()]
+    if "models-unlisted-images" in faults:
+        # A gateway whose list is built from its chat providers only; images are served.
+        listed = list(CHAT_MODELS.values())
     if "models-bare-id" in faults:
         listed.append(LEGACY_CHAT_MODEL)
     data = [_entry(model, faults) for model in listed]

@@ -24,4 +24,6 @@ def json_response(
     media_type = "application/json"
     if "variant-freedoms" in faults:
         media_type += "; charset=utf-8"
+    if "http-json-as-text" in faults:
+        media_type = "text/plain"  # the body is still JSON
     return Response(dump_json(data), status, headers=headers, media_type=media_type)
