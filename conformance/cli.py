@@ -61,6 +61,26 @@ def _print_suite_options() -> None:
     print("\npytest's own options follow.\n")
 
 
+def _report(args: argparse.Namespace) -> int:
+    """Re-render an earlier run's HTML report from its summary.json alone."""
+    import json
+    from pathlib import Path
+
+    from conformance.report.html import standalone_html
+
+    source = Path(args.summary)
+    try:
+        summary = json.loads(source.read_text("utf-8"))
+        page = standalone_html(summary)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return _usage(f"report: {source} is not a readable summary.json: {exc}")
+    out = Path(args.out) if args.out else source.parent
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "conformance.html").write_text(page, "utf-8")
+    print(f"wrote {out / 'conformance.html'}")
+    return 0
+
+
 def _selftest(args: argparse.Namespace) -> int:
     from conformance.mutants import main as mutants_main
     from conformance.reference.faults import check_names
@@ -88,12 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     selftest = commands.add_parser("selftest", help="run the suite against every faulty server")
     selftest.add_argument("--jobs", type=int, default=2, help="processes to spread faults over")
     selftest.add_argument("--fault", action="append", default=[], help="only these faults")
+    report = commands.add_parser("report", help="re-render the HTML report of a summary.json")
+    report.add_argument("summary", help="the summary.json of an earlier run")
+    report.add_argument("--out", help="folder for conformance.html (default: the summary's)")
     args, extra = parser.parse_known_args(argv)
     if args.command == "run":
         return _run(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    return _serve(args) if args.command == "serve" else _selftest(args)
+    commands_by_name = {"serve": _serve, "report": _report, "selftest": _selftest}
+    return commands_by_name[args.command](args)
 
 
 if __name__ == "__main__":

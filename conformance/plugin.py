@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import shutil
 import tempfile
 from collections.abc import Generator
@@ -52,6 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): requirement IDs this check judges")
     config.addinivalue_line("markers", "fuzz: schemathesis fuzzing of the OpenAPI description")
     config.addinivalue_line("markers", "profile(name): smallest profile that runs this check")
+    config.addinivalue_line("markers", "after_all: runs after every other check (judges them all)")
     if not _runs_contract(config):
         return
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
@@ -184,10 +186,14 @@ class _Recorder:
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        """After a failed preflight no check runs: each would only repeat its message."""
+        """After a failed preflight no check runs: each would only repeat its message.
+
+        Checks marked `after_all` go last: they judge every answer the run received.
+        """
         if self.state.stopped is not None:
             config.hook.pytest_deselected(items=list(items))
             items.clear()
+        items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = records.properties(report)
@@ -218,6 +224,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     state = config.stash.get(STATE, None)
     if state is None:
         return
+    from conformance.catalogue import item_check_id
+
     catalogue = requirements()
     for item in items:
         ids = requirement_ids(item)
@@ -229,7 +237,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not ids:
             continue
         level = max((catalogue[i].level for i in ids), key=_LEVEL_RANK.__getitem__)
-        item.user_properties += [(records.REQUIREMENTS, ",".join(ids)), (records.LEVEL, level)]
+        item.user_properties += [
+            (records.REQUIREMENTS, ",".join(ids)),
+            (records.LEVEL, level),
+            (records.CHECK, item_check_id(item) or ""),
+        ]
         marker = item.get_closest_marker("profile")
         needed = (
             str(marker.args[0])
@@ -263,6 +275,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         # The checks are deselected instead, and the gate reports the one message.
         stop = exc if isinstance(exc, Stop) else Stop("could-not-judge", str(exc))
         state.stopped = (stop.outcome, stop.message)
+        # The terminal's header comes after this hook: the message should not drown in it.
+        config.option.no_header = True
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -440,12 +454,12 @@ def _hint_outside_repository(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
-    if state is None or hasattr(config, "workerinput") or not state.facts:
+    if state is None or hasattr(config, "workerinput") or state.summary is None:
         return
     from conformance.report.terminal import summary_lines
 
     terminalreporter.section("apex-conformance compliance")
-    for line in summary_lines(state):
+    for line in summary_lines(state.summary):
         terminalreporter.write_line(line)
 
 
@@ -459,7 +473,14 @@ def pytest_html_results_summary(
     prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
 ) -> None:
     state = session.config.stash.get(STATE, None)
-    if state is not None and state.matrix is not None:
+    if state is not None and state.summary is not None:
         from conformance.report.html import matrix_html
 
-        prefix.append(matrix_html(state))
+        prefix.append(matrix_html(state.summary))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_table_html(report: pytest.TestReport, data: list[str]) -> None:
+    """A skipped check's row says why, not pytest's (absolute path, line, reason) tuple."""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        data[:] = [html.escape(str(report.longrepr[2]).removeprefix("Skipped: "))]

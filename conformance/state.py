@@ -17,7 +17,6 @@ from conformance.target import Target
 
 if TYPE_CHECKING:
     from conformance.discovery import Models
-    from conformance.report.matrix import Matrix
     from conformance.report.records import TestRecord
 
 
@@ -33,8 +32,8 @@ class RunState:
     records: list[TestRecord] = field(default_factory=list)
     worker_spend: list[dict[str, int]] = field(default_factory=list)
     models: Models | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
-    matrix: Matrix | None = None
+    # summary.json's content once the reports are written; the HTML and terminal read it.
+    summary: dict[str, Any] | None = None
     # Why the run ended before judging (gate outcome word, message), e.g. the preflight.
     stopped: tuple[str, str] | None = None
     _client: ApexClient | None = None

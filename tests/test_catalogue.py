@@ -1,71 +1,87 @@
-"""The catalogue and the checks name each other: no rule without a test, no test without a rule."""
+"""The catalogue and the checks name each other: no rule without a check, no check without a
+rule, no check without a fault that proves it; requirements.yaml's tests: and proven_by: are
+generated from the code (python -m conformance.catalogue --write) and must not drift."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import AREAS, requirements
-from conformance.plugin import requirement_ids
+from conformance.catalogue import (
+    AREAS,
+    Check,
+    check_id,
+    collect_checks,
+    generated_fields,
+    matching,
+    proofs,
+    render,
+    requirements,
+    slug,
+    unproven,
+)
+from conformance.reference.faults import FAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class _Collector:
-    def __init__(self) -> None:
-        self.ids: dict[str, list[str]] = {}
-
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        for item in items:
-            for req in requirement_ids(item):
-                self.ids.setdefault(req, []).append(item.nodeid.split("[")[0])
+SOURCE = ROOT / "conformance" / "requirements.yaml"
 
 
 @pytest.fixture(scope="module")
-def collected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
-    collector = _Collector()
-    reports = tmp_path_factory.mktemp("reports")
-    code = pytest.main(
-        ["--collect-only", "-qq", "--pyargs", "conformance.contract", "-p", "no:cacheprovider",
-         "--profile=full", f"--report-dir={reports}"],
-        plugins=[collector],
-    )  # fmt: skip
-    assert code == 0
-    return collector.ids
+def checks() -> list[Check]:
+    return collect_checks()
 
 
-def test_every_requirement_has_a_check(collected):
-    missing = [r for r in requirements() if r not in collected]
-    assert not missing, f"catalogue IDs no test names: {missing}"
+def test_check_id_scheme():
+    assert (
+        check_id("AUTH-05", "test_credentials_refused", "chat:last character changed")
+        == "AUTH-05/credentials-refused/chat-last-character-changed"
+    )
+    assert check_id("CHAT-01", "test_minimal_request_answered") == (
+        "CHAT-01/minimal-request-answered"
+    )
+    assert slug(' --Temperature "0.5"! ') == "temperature-0-5"
 
 
-def test_every_check_names_catalogued_requirements(collected):
-    unknown = [r for r in collected if r not in requirements()]
-    assert not unknown, f"tests name IDs missing from requirements.yaml: {unknown}"
+def test_check_ids_are_unique(checks):
+    repeated = [ident for ident, n in Counter(c.id for c in checks).items() if n > 1]
+    assert not repeated, f"two checks share an ID (rename a parameter): {repeated}"
 
 
-def test_catalogue_names_the_tests_that_check_each_rule(collected):
+def test_every_requirement_has_a_check(checks):
+    named = {r for c in checks for r in c.requirements}
+    missing = [r for r in requirements() if r not in named]
+    assert not missing, f"catalogue IDs no check names: {missing}"
+
+
+def test_every_check_is_proven(checks):
+    missing = unproven(checks)
+    assert not missing, (
+        f"{len(missing)} of {len(proofs(checks))} checks have no fault pinned to them "
+        "(Fault.checks in conformance/reference/faults.py):\n" + "\n".join(missing)
+    )
+
+
+def test_info_checks_are_never_pinned(checks):
+    # INFO is never a verdict, so no fault can make an INFO check fail.
+    info = [c.id for c in checks if c.level == "INFO"]
+    pinned = {name: matching(info, f.checks) for name, f in FAULTS.items()}
+    assert not {name: ids for name, ids in pinned.items() if ids}
+
+
+def test_requirements_yaml_is_generated(checks):
+    text = SOURCE.read_text("utf-8")
+    assert render(text, generated_fields(checks)) == text, (
+        "requirements.yaml's tests: or proven_by: are stale: "
+        "run python -m conformance.catalogue --write"
+    )
+
+
+def test_every_non_info_requirement_is_proven():
     for req in requirements().values():
-        found = {nodeid.split("conformance/contract/")[-1] for nodeid in collected.get(req.id, ())}
-        assert set(req.tests) == found, (
-            f"{req.id}: requirements.yaml lists tests {list(req.tests)}; "
-            f"the checks marked with it are [{', '.join(sorted(found))}]"
-        )
-
-
-def test_catalogue_names_the_faults_that_prove_each_rule():
-    from conformance.reference.faults import FAULTS
-
-    for req in requirements().values():
-        proving = sorted(f.name for f in FAULTS.values() if req.id in f.breaks)
-        assert list(req.proven_by) == proving, (
-            f"{req.id}: requirements.yaml lists proven_by {list(req.proven_by)}; "
-            f"the faults pinned to it are [{', '.join(proving)}]"
-        )
-        # INFO is never a verdict, so no fault can break it; every other rule has a proof.
-        assert bool(proving) == (req.level != "INFO"), req.id
+        assert bool(req.proven_by) == (req.level != "INFO"), req.id
 
 
 def test_entries_are_well_formed():
@@ -86,6 +102,5 @@ def test_must_rules_cite_the_document_or_its_reading():
 
 
 def test_ids_are_unique():
-    text = (ROOT / "conformance" / "requirements.yaml").read_text()
-    ids = re.findall(r"- id: (\S+)", text)
+    ids = re.findall(r"- id: (\S+)", SOURCE.read_text())
     assert len(ids) == len(set(ids)) == len(requirements())

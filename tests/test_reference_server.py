@@ -7,6 +7,7 @@ the behaviour its description names; the variants must stay conforming.
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import threading
 import time
@@ -26,6 +27,7 @@ from conformance.reference import (
     create_zoo_app,
     generate_api_key,
 )
+from conformance.reference.case_faults import CASE_FAULTS
 from conformance.reference.catalog import CHAT_MODELS, IMAGE_MODELS
 from conformance.reference.chat import FINISH_REASONS, tokenize
 from conformance.reference.png import png_size
@@ -41,6 +43,7 @@ CHAT: dict[str, Any] = {
     "model": "openai/gpt-4o-mini",
     "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
 }
+OFFERS = ("256x256", "512x512", "1024x1024", "1024x1792", "1792x1024", "standard", "hd")
 IMAGE: dict[str, Any] = {"model": "openai/dall-e-2", "prompt": "a red square", "size": "256x256"}
 
 
@@ -559,7 +562,9 @@ def test_fault_registry_is_consistent():
         assert fault.description.endswith(".")
         assert fault.breaks, name
         assert set(fault.breaks) <= requirements.keys(), name
-        assert set(fault.may_also_break) <= requirements.keys(), name
+        # may_also_break: requirement IDs or check ID patterns (REQ/func/param, fnmatch).
+        allowed = {m.split("/")[0] for m in fault.may_also_break}
+        assert all(fnmatch.filter(requirements, a) for a in allowed), name
         assert not set(fault.breaks) & set(fault.may_also_break), name
         pinned = requirements[fault.breaks[0]]
         assert pinned["level"] in ("MUST", "SHOULD"), name
@@ -580,6 +585,10 @@ def _models(c: httpx.Client) -> list[dict[str, Any]]:
 
 def _chat_json(c: httpx.Client, **changes: Any) -> dict[str, Any]:
     return post_chat(c, **changes).json()
+
+
+def _content(c: httpx.Client, **changes: Any) -> str:
+    return str(_chat_json(c, **changes)["choices"][0]["message"]["content"])
 
 
 def _stalls(c: httpx.Client) -> bool:
@@ -632,8 +641,29 @@ def _error_as_200(c: httpx.Client) -> bool:
     return response.status_code == 200 and "error" in response.json()
 
 
-def _wrong_total(c: httpx.Client) -> bool:
-    usage = _chat_json(c)["usage"]
+def _offer(value: str) -> dict[str, Any]:
+    """An image request naming one documented size or quality, with a model that has it."""
+    if value in ("standard", "hd"):
+        return {"model": "openai/dall-e-3", "size": OMIT, "quality": value}
+    return {"model": "openai/dall-e-3" if "1792" in value else "openai/dall-e-2", "size": value}
+
+
+def _stream_text(c: httpx.Client, **changes: Any) -> str:
+    return joined(chunks_of(stream_data(c, **changes)[1]))
+
+
+def _usage_chunk(c: httpx.Client) -> dict[str, Any] | None:
+    chunks = chunks_of(stream_data(c, stream_options={"include_usage": True})[1])
+    return next((ch["usage"] for ch in chunks if ch.get("usage")), None)
+
+
+def _late_delta(chunks: list[dict[str, Any]]) -> bool:
+    finished = next(i for i, ch in enumerate(chunks) if finish_count([ch]))
+    return any(joined([ch]) for ch in chunks[finished + 1 :])
+
+
+def _wrong_total(c: httpx.Client, **changes: Any) -> bool:
+    usage = _chat_json(c, **changes)["usage"]
     return usage["total_tokens"] != usage["prompt_tokens"] + usage["completion_tokens"]
 
 
@@ -651,6 +681,25 @@ PROBES: dict[str, Probe] = {
     "auth-case-sensitive-scheme": _status(_models_as(f"bearer {KEY}"), 401),
     "auth-reject-valid-images": _status(_image(), 401),
     "auth-echo-key": lambda c: OTHER_KEY in _models_as(f"Bearer {OTHER_KEY}")(c).text,
+    "auth-key-case-insensitive": _status(_models_as(f"Bearer {KEY.upper()}"), 200),
+    "auth-key-startswith": _status(_models_as(f"Bearer {KEY}xyz"), 200),
+    "auth-key-prefix-optional": _status(_models_as(f"Bearer {KEY[3:]}"), 200),
+    "auth-key-truncated-compare": _status(_models_as(f"Bearer {KEY[:24]}"), 200),
+    "auth-key-off-by-one": _status(
+        _models_as(f"Bearer {KEY[:-1]}{'b' if KEY[-1] == 'a' else 'a'}"), 200
+    ),
+    "auth-empty-token-accepted": _status(_models_as("Bearer"), 200),
+    "auth-scheme-optional": _status(_models_as(KEY), 200),
+    "auth-error-as-200": _status(_models_as(None), 200),
+    "auth-404": _status(_models_as(f"Bearer {OTHER_KEY}"), 404),
+    "auth-500-no-key": _status(_models_as(None), 500),
+    "auth-scheme-two-spellings": lambda c: (
+        _models_as(f"bearer {KEY}")(c).status_code == 200
+        and _models_as(f"BEARER {KEY}")(c).status_code == 401
+    ),
+    "auth-echo-header": lambda c: KEY in _models_as(f"Token {KEY}")(c).text,
+    "auth-reject-valid-chat": _status(_chat(), 401),
+    "auth-reject-valid-models": _status(_models_as(f"Bearer {KEY}"), 401),
     "auth-after-validation": _status(
         lambda c: with_auth(c, "POST", "/chat/completions", None, content=b"{"), 400
     ),
@@ -658,6 +707,11 @@ PROBES: dict[str, Probe] = {
     "http-unknown-path-400": _status(lambda c: c.get("/nope"), 400),
     "http-text-errors": _media(_chat(**_HOT), "text/plain"),
     "http-reject-non-ascii": _status(_chat(messages=user("café")), 400),
+    "http-500-unknown-path": _status(lambda c: c.get("/nope"), 500),
+    "http-unknown-path-200": _status(lambda c: c.get("/nope"), 200),
+    "http-json-as-text": _media(lambda c: c.get("/models"), "text/plain"),
+    "err-500-on-rejection": _status(_chat(**_HOT), 500),
+    "err-422-unknown-model": _status(_chat(model="openai/nope"), 422),
     "err-error-as-200": _error_as_200,
     "err-no-envelope": lambda c: "error" not in _chat_json(c, **_HOT),
     "err-bare-envelope": lambda c: set(_chat_json(c, **_HOT).get("error", {})) == {"message"},
@@ -694,6 +748,12 @@ PROBES: dict[str, Probe] = {
         _chat_json(c, max_tokens=16)["choices"][0]["finish_reason"] == "stop"
     ),
     "chat-reject-temperature-2": _status(_chat(temperature=2), 400),
+    "chat-reject-temperature-0": _status(_chat(temperature=0.0), 400),
+    "chat-temperature-float32": _status(_chat(temperature=2.0000001), 200),
+    "chat-accept-negative-temperature": _status(_chat(temperature=-0.5), 200),
+    "chat-coerce-temperature-string": _status(_chat(temperature="0.5"), 200),
+    "chat-stream-truthy": _media(_chat(stream=1), "text/event-stream"),
+    "sse-stream-false-streams": _media(_chat(stream=False), "text/event-stream"),
     "chat-accept-temperature-3": _status(_chat(temperature=3), 200),
     "chat-reject-string-stop": _status(_chat(stop="zzz"), 400),
     "chat-accept-5-stops": _status(_chat(stop=list("vwxyz")), 200),
@@ -708,6 +768,22 @@ PROBES: dict[str, Probe] = {
     "chat-accept-bare-model": _status(_chat(model="gpt-4o"), 200),
     "chat-accept-unknown-model": _status(_chat(model="openai/nope"), 200),
     "chat-500-unknown-field": _status(_chat(frobnicate=1), 500),
+    "chat-ignore-stop-fixed-reply": lambda c: "help" in _content(c, stop="help"),
+    "chat-stop-first-only": lambda c: "reference" in _content(c, stop=["zzz", "reference"]),
+    "chat-stop-last-only": lambda c: "reference" in _content(c, stop=["reference", "zzz"]),
+    "chat-stop-ascii-only": lambda c: "naïve" in _content(c, messages=user("naïve"), stop="naïve"),
+    "chat-stop-strip": lambda c: " " in _content(c, stop=" "),
+    "chat-one-stop-only": _status(_chat(stop=["yyy", "zzz"]), 400),
+    "chat-500-stop": _status(_chat(stop="zzz"), 500),
+    "chat-500-whitespace-stop": _status(_chat(stop=["\n"]), 500),
+    "chat-500-large-max-tokens": _status(_chat(max_tokens=1_000_000), 500),
+    "chat-500-non-bmp": _status(_chat(messages=user("Hi 🙂")), 500),
+    "chat-created-float-on-stop": lambda c: isinstance(_chat_json(c, stop="zzz")["created"], float),
+    "chat-length-content-null": lambda c: (
+        _chat_json(c, max_tokens=16)["choices"][0]["message"]["content"] is None
+    ),
+    "chat-no-usage-on-stop": lambda c: "usage" not in _chat_json(c, stop="zzz"),
+    "chat-wrong-total-on-stop": lambda c: _wrong_total(c, stop="zzz"),
     "sse-stream-ignored": _media(_chat(stream=True), "application/json"),
     "sse-stream-default": _media(_chat(), "text/event-stream"),
     "sse-wrong-content-type": _media(_chat(stream=True), "text/plain"),
@@ -721,12 +797,56 @@ PROBES: dict[str, Probe] = {
     "sse-empty-content": _streamed(lambda chunks: joined(chunks) == ""),
     "sse-error-as-stream": _media(_chat(stream=True, **_HOT), "text/event-stream"),
     "img-fewer-than-n": lambda c: len(post_image(c, n=3).json()["data"]) == 2,
+    "img-fewer-above-2": lambda c: (
+        len(post_image(c, n=3).json()["data"]) == 2 and len(post_image(c, n=2).json()["data"]) == 2
+    ),
+    **{
+        f"img-empty-for-{value}": (
+            lambda v: lambda c: post_image(c, **_offer(v)).json()["data"] == []
+        )(value)
+        for value in OFFERS
+    },
+    **{
+        f"img-no-image-for-{value}": (
+            lambda v: lambda c: _first_image(c, **_offer(v)).keys() == {"revised_prompt"}
+        )(value)
+        for value in OFFERS
+    },
+    "models-unlisted-images": lambda c: (
+        not [m for m in _models(c) if "dall-e" in m["id"]] and post_image(c).status_code == 200
+    ),
+    "sse-chunk-object": _streamed(lambda chunks: chunks[0]["object"] == "chat.completion"),
+    "sse-dropped-delta": lambda c: len(_stream_text(c)) < len(_content(c)),
+    "sse-repeated-delta": lambda c: len(_stream_text(c)) > len(_content(c)),
+    "sse-early-done": lambda c: stream_data(c)[1][-1] != "[DONE]",
+    "sse-error-event": lambda c: any('"error"' in d for d in stream_data(c)[1]),
+    "sse-finish-chunk-id": _streamed(lambda chunks: chunks[-1]["id"] != chunks[0]["id"]),
+    "sse-ignore-max-tokens": lambda c: len(_stream_text(c, max_tokens=3).split()) > 3,
+    "sse-ignore-stop": lambda c: "reference" in _stream_text(c, stop="reference"),
+    "sse-stop-first-only": lambda c: "reference" in _stream_text(c, stop=["zzz", "reference"]),
+    "sse-stop-per-chunk": lambda c: (
+        "ApexApi reference" in _stream_text(c, stop="ApexApi reference")
+    ),
+    "sse-late-delta": _streamed(_late_delta),
+    "sse-no-usage-chunk": lambda c: _usage_chunk(c) is None,
+    "sse-usage-strings": lambda c: isinstance((_usage_chunk(c) or {}).get("prompt_tokens"), str),
+    "sse-usage-total": lambda c: (
+        (u := _usage_chunk(c) or {}).get("total_tokens", 0)
+        != u.get("prompt_tokens", 0) + u.get("completion_tokens", 0)
+    ),
     "img-no-url": lambda c: _first_image(c).keys() == {"revised_prompt"},
     "img-broken-url": lambda c: httpx.get(_first_image(c)["url"]).status_code == 404,
     "img-wrong-size": lambda c: fetch_png(_first_image(c)["url"]) == (128, 128),
     "img-reject-1792": _status(_image(model="openai/dall-e-3", size="1792x1024"), 400),
     "img-reject-hd": _status(_image(model="openai/dall-e-3", size="1024x1024", quality="hd"), 400),
     "img-accept-any-size": _status(_image(size="123x456"), 200),
+    "img-size-any-documented-edges": _status(_image(size="256x1024"), 200),
+    "img-reject-256x256": _status(_image(size="256x256"), 400),
+    "img-reject-512x512": _status(_image(size="512x512"), 400),
+    "img-reject-1024x1024": _status(_image(size="1024x1024"), 400),
+    "img-reject-1024x1792": _status(_image(model="openai/dall-e-3", size="1024x1792"), 400),
+    "img-reject-standard-quality": _status(_image(quality="standard"), 400),
+    "img-two-when-n-omitted": lambda c: len(post_image(c, n=OMIT).json()["data"]) == 2,
     "img-accept-unknown-quality": _status(_image(quality="ultra"), 200),
     "img-accept-n-0": _status(_image(n=0), 200),
     "img-accept-missing-prompt": _status(_image(prompt=OMIT), 200),
@@ -737,10 +857,11 @@ PROBES: dict[str, Probe] = {
 
 
 def test_every_fault_has_a_probe():
-    assert PROBES.keys() == FAULTS.keys()
+    # The generated faults are probed by tests/test_fault_zoo.py, each against every case.
+    assert PROBES.keys() == FAULTS.keys() - CASE_FAULTS.keys()
 
 
-@pytest.mark.parametrize("name", FAULTS)
+@pytest.mark.parametrize("name", [name for name in FAULTS if name not in CASE_FAULTS])
 def test_fault_changes_what_it_says(zoo_server, api, name):
     probe = PROBES[name]
     assert not probe(api), f"the clean server already shows {name}"

@@ -134,18 +134,19 @@ def test_junit_agrees_with_the_matrix(stop_run):
             assert props["level"] == "MUST"
     assert failing == {"CHAT-21"}
     row = next(r for r in stop_run.summary["requirements"] if r["id"] == "CHAT-21")
-    assert "conformance/contract/test_chat.py::test_stop_sequence_honoured" in row["tests"]
+    stop_checks = "conformance/contract/test_chat.py::test_stop_sequence_honoured"
+    assert any(test.startswith(stop_checks) for test in row["tests"])
 
 
 def test_failure_carries_transcript_and_curl(stop_run):
     check = next(c for c in stop_run.summary["checks"] if c["verdict"] == "failed")
-    assert '"stop": ["gamma"]' in check["transcript"]
+    assert '"stop": ' in check["transcript"]
     assert check["curl"].startswith("curl -sS -X POST ")
     # Pastes and runs as is: the shell fills in the key, which is in no report.
     assert '-H "Authorization: Bearer $APEX_API_KEY"' in check["curl"]
     detail = stop_run.html.split('id="req-CHAT-21"', 1)[1].split('<tr id="req-CHAT-22"', 1)[0]
     assert 'class="transcript"' in detail
-    assert "&quot;stop&quot;: [&quot;gamma&quot;]" in detail
+    assert "&quot;stop&quot;: " in detail
     assert "Reproduce" in detail
     assert "proven by: chat-ignore-stop" in detail
 
@@ -257,3 +258,15 @@ def test_nightly_workflow_is_ready_to_copy():
         f"reports/{name}" in upload["with"]["path"]
         for name in ("conformance.html", "junit.xml", "summary.json")
     )
+
+
+def test_report_rerenders_from_summary_alone(stop_run, tmp_path):
+    from conformance.cli import main
+
+    summary = stop_run.report_dir / "summary.json"
+    assert main(["report", str(summary), f"--out={tmp_path}"]) == 0
+    page = (tmp_path / "conformance.html").read_text("utf-8")
+    assert "Overall: FAILED: 1 MUST requirement failed" in page
+    assert '<tr id="req-CHAT-21" class="r-failed">' in page
+    assert "&quot;stop&quot;" in page  # the failing check's transcript
+    assert json.loads(summary.read_text())["run"]["config"]["api_key"] == "[REDACTED]"

@@ -6,7 +6,9 @@ from datetime import date
 
 import pytest
 
-from conformance.report.waivers import WaiverFileError, parse_waivers
+from conformance.report import records
+from conformance.report.matrix import build_matrix
+from conformance.report.waivers import Waiver, WaiverFileError, apply_waivers, parse_waivers
 from tests.test_reports import FAST, STOP_FAULT, fault_url, run_with_reports
 
 FUTURE = "2099-12-31"
@@ -139,3 +141,62 @@ def test_malformed_files_say_what_is_wrong(text, message):
         parse_waivers(text, "w.yaml")
     assert message in str(info.value)
     assert str(info.value).startswith("--waivers w.yaml")
+
+
+def _stop_matrix(*verdicts: str):
+    """A matrix whose CHAT-21 row has one check per verdict, named string, array-of-1, ..."""
+    names = ("string", "array-of-1", "array-of-2")
+    checks = [
+        records.TestRecord(
+            nodeid=f"test_chat.py::test_stop_sequence_honoured[{name}]",
+            requirements=["CHAT-21"],
+            level="MUST",
+            verdict=verdict,
+            check=f"CHAT-21/stop-sequence-honoured/{name}",
+        )
+        for name, verdict in zip(names, verdicts, strict=False)
+    ]
+    return build_matrix(checks)
+
+
+def _chat_21_row(matrix):
+    return next(row for row in matrix.rows if row.id == "CHAT-21")
+
+
+def _waiver(ident: str) -> Waiver:
+    return Waiver(ident, "upstream ignores one stop form", date(2099, 1, 1))
+
+
+def test_check_waiver_waives_that_check_only():
+    matrix = _stop_matrix("failed", "passed")
+    (result,) = apply_waivers(
+        matrix, [_waiver("CHAT-21/stop-sequence-honoured/string")], date(2026, 1, 1)
+    )
+    assert result.status == "applied"
+    assert _chat_21_row(matrix).verdict == "waived"
+    assert _chat_21_row(matrix).waived_verdict == "failed"
+
+    matrix = _stop_matrix("failed", "failed")
+    (result,) = apply_waivers(
+        matrix, [_waiver("CHAT-21/stop-sequence-honoured/string")], date(2026, 1, 1)
+    )
+    assert result.status == "applied"
+    assert "CHAT-21 still failed by other checks" in result.message
+    assert _chat_21_row(matrix).verdict == "failed"
+
+
+def test_check_waiver_patterns_stale_and_unused():
+    matrix = _stop_matrix("failed", "failed", "passed")
+    waivers = [_waiver("CHAT-21/stop-sequence-honoured/array-*"), _waiver("CHAT-21/*/string")]
+    results = apply_waivers(matrix, waivers, date(2026, 1, 1))
+    assert [r.status for r in results] == ["applied", "applied"]
+    assert _chat_21_row(matrix).verdict == "waived"
+
+    matrix = _stop_matrix("passed", "failed")
+    waivers = [_waiver("CHAT-21/stop-sequence-honoured/string"), _waiver("CHAT-21/nope")]
+    stale, unused = apply_waivers(matrix, waivers, date(2026, 1, 1))
+    assert (stale.status, stale.fails_gate) == ("stale", True)
+    assert (unused.status, unused.fails_gate) == ("unused", False)
+    assert _chat_21_row(matrix).verdict == "failed"
+    (unknown,) = apply_waivers(matrix, [_waiver("NOPE-99/x")], date(2026, 1, 1))
+    assert unknown.status == "unknown"

@@ -1,23 +1,41 @@
 """Invalid requests, each pinned to the requirement that says it must be rejected.
 
-The surface files check each case's own requirement; test_errors.py checks every case
-against the error rules. The client's cache sends each request only once per run.
+The surface files check each case's own requirement; test_http_errors.py checks every case
+against the error rules. The client's cache sends each request only once per run. Each case
+is a change to a valid body, so the reference's generated faults (case_faults.py) can match it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from conformance import payloads
-from conformance.client import ApexClient
+from conformance.client import ApexClient, CouldNotJudge
 from conformance.discovery import Models
 from conformance.exchange import Exchange
 
 Body = dict[str, Any] | bytes
+# A change to a valid body: field -> new value, DROP (leave it out) or BARE_MODEL; or the
+# whole body as raw bytes. The reference's generated faults match requests by it.
+Change = dict[str, Any] | bytes
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+DROP = _Marker("DROP")  # the field is left out
+BARE_MODEL = _Marker("BARE_MODEL")  # the model's id without its provider/ prefix
+UNKNOWN_PROVIDER_MODEL = "apex-conformance/no-such-model-7f3a"
+CHAT = "/chat/completions"
+IMAGES = "/images/generations"
 
 
 @dataclass(frozen=True)
@@ -25,16 +43,32 @@ class Case:
     requirement: str
     path: str
     what: str
-    build: Callable[[Models], Body]
+    change: Change
     profile: str = "standard"
     unknown_model: bool = False  # the model is unknown: 404 is as right as 400 (interpretation 4)
+
+    @property
+    def id(self) -> str:
+        """The pytest id, e.g. "chat:temperature 2.1"."""
+        return f"{self.path.strip('/').split('/')[0]}:{self.what}"
 
     def body(self, models: Models) -> Body:
         needed = models.chat if self.path == CHAT else models.image
         if needed is None:
             kind = "chat" if self.path == CHAT else "image"
-            pytest.skip(f"no {kind} model to build this request with: " + "; ".join(models.notes))
-        return self.build(models)
+            raise CouldNotJudge(
+                f"no {kind} model to build this request with: {'; '.join(models.notes)}; "
+                f"pass --{kind}-model=<id>"
+            )
+        if isinstance(self.change, bytes):
+            return self.change
+        body = _base(self.path, models)
+        for key, value in self.change.items():
+            if value is DROP:
+                body.pop(key, None)
+            else:
+                body[key] = str(needed).split("/", 1)[-1] if value is BARE_MODEL else value
+        return body
 
     def send(self, client: ApexClient, models: Models) -> Exchange:
         built = self.body(models)
@@ -43,96 +77,74 @@ class Case:
         return client.call("POST", self.path, json_body=built)
 
     def param(self, *, own_requirement: bool) -> Any:
-        name = f"{self.path.strip('/').split('/')[0]}:{self.what}"
         marks = [pytest.mark.profile(self.profile)]
         if own_requirement:
             marks.append(pytest.mark.requirement(self.requirement))
-        return pytest.param(self, id=name, marks=marks)
+        return pytest.param(self, id=self.id, marks=marks)
 
 
-CHAT = "/chat/completions"
-IMAGES = "/images/generations"
+def _base(path: str, models: Models) -> dict[str, Any]:
+    if path == CHAT:
+        return payloads.chat(str(models.chat))
+    # Start from the request the model accepted, so only the change is wrong with it.
+    body = dict(models.image_request or payloads.image(str(models.image)))
+    body.pop("n", None)
+    return body
 
 
-def _changed(
-    base: Callable[[Models], dict[str, Any]], changes: dict[str, Any]
-) -> Callable[[Models], Body]:
-    def build(models: Models) -> Body:
-        body = base(models)
-        for key, value in changes.items():
-            if value is _DROP:
-                body.pop(key, None)
-            else:
-                body[key] = value
-        return body
-
-    return build
+def _chat(requirement: str, what: str, profile: str = "standard", **change: Any) -> Case:
+    return Case(requirement, CHAT, what, change, profile)
 
 
-def _chat(**changes: Any) -> Callable[[Models], Body]:
-    return _changed(lambda models: payloads.chat(str(models.chat)), changes)
+def _image(requirement: str, what: str, profile: str = "standard", **change: Any) -> Case:
+    return Case(requirement, IMAGES, what, change, profile)
 
 
-def _image(**changes: Any) -> Callable[[Models], Body]:
-    def base(models: Models) -> dict[str, Any]:
-        # Start from the request the model accepted, so only the change is wrong with it.
-        body = dict(models.image_request or payloads.image(str(models.image)))
-        body.pop("n", None)
-        return body
-
-    return _changed(base, changes)
-
-
-def _bare(model: str | None) -> str:
-    return str(model).split("/", 1)[-1]
-
-
-_DROP = object()
-UNKNOWN_PROVIDER_MODEL = "apex-conformance/no-such-model-7f3a"
-
+# String values are named "string ..." so that no two cases share a check ID (n -1, n "1").
 CASES: tuple[Case, ...] = (
-    Case("HTTP-03", CHAT, "malformed JSON", lambda m: b'{"model": "x", "messages": [', "smoke"),
-    Case("HTTP-03", IMAGES, "malformed JSON", lambda m: b'{"model": ', "smoke"),
-    Case("CHAT-12", CHAT, "temperature -0.1", _chat(temperature=-0.1)),
-    Case("CHAT-12", CHAT, "temperature 2.1", _chat(temperature=2.1)),
-    Case("CHAT-12", CHAT, 'temperature "hot"', _chat(temperature="hot")),
-    Case("CHAT-13", CHAT, "top_p 1.5", _chat(top_p=1.5)),
-    Case("CHAT-13", CHAT, "top_p -0.1", _chat(top_p=-0.1), "full"),
-    Case("CHAT-14", CHAT, "max_tokens 0", _chat(max_tokens=0)),
-    Case("CHAT-14", CHAT, "max_tokens -5", _chat(max_tokens=-5)),
-    Case("CHAT-14", CHAT, "max_tokens 1.5", _chat(max_tokens=1.5)),
-    Case("CHAT-15", CHAT, 'max_tokens "16"', _chat(max_tokens="16"), "full"),
-    Case("CHAT-16", CHAT, "5 stop sequences", _chat(stop=["a1", "b2", "c3", "d4", "e5"])),
-    Case("CHAT-17", CHAT, "model missing", _chat(model=_DROP), "smoke"),
-    Case("CHAT-17", CHAT, "messages missing", _chat(messages=_DROP), "smoke"),
-    Case("CHAT-17", CHAT, "messages a string", _chat(messages="Say OK.")),
-    Case("CHAT-17", CHAT, "model a number", _chat(model=42)),
-    Case("CHAT-18", CHAT, "messages empty", _chat(messages=[])),
-    Case("CHAT-18", CHAT, "message without role", _chat(messages=[{"content": "Say OK."}])),
-    Case("CHAT-18", CHAT, "message without content", _chat(messages=[{"role": "user"}]), "full"),
-    Case(
-        "CHAT-19", CHAT, "bare model id", lambda m: _chat(model=_bare(m.chat))(m), "standard", True
-    ),
-    Case("CHAT-20", CHAT, "unknown model", _chat(model=UNKNOWN_PROVIDER_MODEL), "smoke", True),
-    Case("IMG-08", IMAGES, 'size "123x456"', _image(size="123x456")),
-    Case("IMG-08", IMAGES, 'size "1024"', _image(size="1024"), "full"),
-    Case("IMG-09", IMAGES, 'quality "ultra"', _image(quality="ultra")),
-    Case("IMG-10", IMAGES, "n 0", _image(n=0)),
-    Case("IMG-10", IMAGES, "n -1", _image(n=-1), "full"),
-    Case("IMG-10", IMAGES, "n 1.5", _image(n=1.5)),
-    Case("IMG-11", IMAGES, "prompt missing", _image(prompt=_DROP), "smoke"),
-    Case("IMG-11", IMAGES, "model missing", _image(model=_DROP)),
-    Case("IMG-11", IMAGES, "prompt a number", _image(prompt=42), "full"),
-    Case(
-        "IMG-12",
-        IMAGES,
-        "bare model id",
-        lambda m: _image(model=_bare(m.image))(m),
-        "standard",
-        True,
-    ),
-    Case("IMG-12", IMAGES, "unknown model", _image(model=UNKNOWN_PROVIDER_MODEL), "standard", True),
-    Case("IMG-13", IMAGES, 'n "1"', _image(n="1"), "full"),
+    Case("HTTP-03", CHAT, "malformed JSON", b'{"model": "x", "messages": [', "smoke"),
+    Case("HTTP-03", IMAGES, "malformed JSON", b'{"model": ', "smoke"),
+    _chat("CHAT-12", "temperature -0.1", temperature=-0.1),
+    _chat("CHAT-12", "temperature 2.1", temperature=2.1),
+    # Just past the bounds, at float precision: a float32 or rounded comparison lets them in.
+    _chat("CHAT-12", "temperature 2.0000001", temperature=2.0000001),
+    _chat("CHAT-12", "temperature -0.0000001", temperature=-0.0000001),
+    _chat("CHAT-12", 'temperature string "hot"', temperature="hot"),
+    # A numeric string is not a number (coercion is tolerated for integers only, CHAT-15).
+    _chat("CHAT-12", 'temperature string "0.5"', temperature="0.5"),
+    _chat("CHAT-13", "top_p 1.5", top_p=1.5),
+    _chat("CHAT-13", "top_p -0.1", "full", top_p=-0.1),
+    _chat("CHAT-14", "max_tokens 0", max_tokens=0),
+    _chat("CHAT-14", "max_tokens -5", max_tokens=-5),
+    _chat("CHAT-14", "max_tokens 1.5", max_tokens=1.5),
+    _chat("CHAT-15", 'max_tokens string "16"', "full", max_tokens="16"),
+    _chat("CHAT-16", "5 stop sequences", stop=["a1", "b2", "c3", "d4", "e5"]),
+    _chat("CHAT-17", "model missing", "smoke", model=DROP),
+    _chat("CHAT-17", "messages missing", "smoke", messages=DROP),
+    _chat("CHAT-17", "messages a string", messages="Say OK."),
+    _chat("CHAT-17", "model a number", model=42),
+    _chat("CHAT-18", "messages empty", messages=[]),
+    _chat("CHAT-18", "message without role", messages=[{"content": "Say OK."}]),
+    _chat("CHAT-18", "message without content", "full", messages=[{"role": "user"}]),
+    Case("CHAT-19", CHAT, "bare model id", {"model": BARE_MODEL}, "standard", True),
+    Case("CHAT-20", CHAT, "unknown model", {"model": UNKNOWN_PROVIDER_MODEL}, "smoke", True),
+    _chat("CHAT-24", 'stream string "true"', stream="true"),
+    _chat("CHAT-24", "stream 1", stream=1),
+    _image("IMG-08", 'size "123x456"', size="123x456"),
+    _image("IMG-08", 'size "1024"', "full", size="1024"),
+    # Two documented dimensions, but not a documented pair.
+    _image("IMG-08", 'size "1792x1792"', size="1792x1792"),
+    _image("IMG-08", 'size "256x1024"', size="256x1024"),
+    _image("IMG-09", 'quality "ultra"', quality="ultra"),
+    _image("IMG-10", "n 0", n=0),
+    _image("IMG-10", "n -1", "full", n=-1),
+    _image("IMG-10", "n 1.5", n=1.5),
+    _image("IMG-11", "prompt missing", "smoke", prompt=DROP),
+    _image("IMG-11", "model missing", model=DROP),
+    _image("IMG-11", "prompt a number", "full", prompt=42),
+    Case("IMG-12", IMAGES, "bare model id", {"model": BARE_MODEL}, "standard", True),
+    Case("IMG-12", IMAGES, "unknown model", {"model": UNKNOWN_PROVIDER_MODEL}, "standard", True),
+    _image("IMG-13", 'n string "1"', "full", n="1"),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from decimal import Decimal
@@ -104,3 +105,27 @@ def test_models_used(apex_models, observe):
             per_million = {}
         lines.append(f"{model}: pricing {price} (x 1e6 = {per_million}; the unit is not asserted)")
     observe("\n".join(lines))
+
+
+def _requested_model(exchange):
+    try:
+        body = json.loads(exchange.request_body or b"")
+    except ValueError:
+        return None
+    return body.get("model") if isinstance(body, dict) else None
+
+
+@pytest.mark.requirement("MODELS-09")
+def test_served_models_listed(apex, apex_models, listing):
+    """A model that answered a request is available, so "all available models" lists it."""
+    listed = {e.get("id") for e in entries(listing)}
+    unlisted = []
+    for model in {apex_models.chat, apex_models.image} - listed - {None}:
+        answered = [
+            x for x in apex.answers() if 200 <= x.status < 300 and _requested_model(x) == model
+        ]
+        if answered:
+            unlisted.append(f"{model}: {shown(answered[0])}")
+    assert not unlisted, "models the target serves are missing from GET /models:\n" + "\n".join(
+        unlisted
+    )

@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 import math
 import re
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from conformance.reference import case_faults
 from conformance.reference.catalog import (
     CHAT_MODELS,
     DEFAULT_QUALITY,
@@ -39,7 +43,11 @@ KNOWN_CHAT_FIELDS = frozenset(
 _MODEL_FORM = re.compile(r"[^/\s]+/\S+")
 _SIZE_FORM = re.compile(r"([1-9]\d{0,3})x([1-9]\d{0,3})")
 _INT_STRING = re.compile(r"\s*[-+]?\d{1,9}\s*")
+_DECIMAL_STRING = re.compile(r"\s*[-+]?\d{1,9}(\.\d{1,9})?\s*")
 _MAX_PIXELS = 2048  # the largest edge an any-size fault will render
+CHAT_PATH = "/chat/completions"  # the case paths of the generated faults (case_faults.py)
+IMAGES_PATH = "/images/generations"
+_DOCUMENTED_EDGES = {int(edge) for size in DOCUMENTED_SIZES for edge in size.split("x")}
 
 
 @dataclass(frozen=True)
@@ -73,15 +81,47 @@ class ImageRequest:
     height: int
     quality: str
     response_format: str
+    # The optional parameters the request named: some faults answer only those (images.py).
+    named: frozenset[str] = frozenset()
+
+
+@contextmanager
+def _rejections(faults: Faults) -> Iterator[None]:
+    """Under err-500-on-rejection, every 4xx the validation raises becomes a crash."""
+    try:
+        yield
+    except ApiError as err:
+        if "err-500-on-rejection" in faults:
+            raise InjectedCrash(f"fault err-500-on-rejection: {err.message}") from err
+        raise
 
 
 def parse_body(raw: bytes, faults: Faults) -> dict[str, Any]:
     """The request body as a JSON object, or a 400."""
+    with _rejections(faults):
+        return _parse_body(raw, faults)
+
+
+def validate_chat(body: dict[str, Any], faults: Faults) -> ChatRequest:
+    """Check a chat completion body; raise the first problem as an ApiError."""
+    with _rejections(faults):
+        return _validate_chat(case_faults.repair(CHAT_PATH, body, faults), faults)
+
+
+def validate_images(body: dict[str, Any], faults: Faults) -> ImageRequest:
+    """Check an image generation body; raise the first problem as an ApiError."""
+    with _rejections(faults):
+        return _validate_images(case_faults.repair(IMAGES_PATH, body, faults), faults)
+
+
+def _parse_body(raw: bytes, faults: Faults) -> dict[str, Any]:
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:  # bad UTF-8, bad JSON, absurd nesting
         if "http-500-malformed-json" in faults:
             raise InjectedCrash("fault http-500-malformed-json") from exc
+        if (repaired := case_faults.repair_raw(raw, faults)) is not None:
+            return repaired
         raise ApiError(
             400,
             "We could not parse the JSON body of your request. Send a JSON object.",
@@ -92,19 +132,21 @@ def parse_body(raw: bytes, faults: Faults) -> dict[str, Any]:
     return data
 
 
-def validate_chat(body: dict[str, Any], faults: Faults) -> ChatRequest:
-    """Check a chat completion body; raise the first problem as an ApiError."""
+def _validate_chat(body: dict[str, Any], faults: Faults) -> ChatRequest:
     if "chat-500-unknown-field" in faults and body.keys() - KNOWN_CHAT_FIELDS:
         raise InjectedCrash("fault chat-500-unknown-field")
     model = _chat_model_id(body, faults)
     messages = _messages(body, faults)
-    t_high = 3.0 if "chat-accept-temperature-3" in faults else 2.0
-    _number(body, "temperature", t_high, "chat-reject-temperature-2" in faults)
+    _temperature(body, faults)
     _number(body, "top_p", 2.0 if "chat-accept-top-p-1.5" in faults else 1.0)
     max_tokens = _integer(body, "max_tokens", "chat-coerce-max-tokens-string" in faults)
     if max_tokens is not None and max_tokens < 1 and "chat-accept-max-tokens-0" not in faults:
         _below_min("max_tokens", max_tokens, 1)
     stream = body.get("stream")
+    if "chat-stream-truthy" in faults and stream is not None:
+        stream = bool(stream)  # a lax reader: "true", 1 (and "false") all mean true
+    if "sse-stream-false-streams" in faults and stream is False:
+        stream = True  # tests whether the field is there, not what it says
     if stream is not None and not isinstance(stream, bool):
         _wrong_type("stream", "a boolean")
     stop = _stop(body.get("stop"), faults)
@@ -113,8 +155,7 @@ def validate_chat(body: dict[str, Any], faults: Faults) -> ChatRequest:
     return ChatRequest(model, messages, max_tokens, stream, stop, include_usage)
 
 
-def validate_images(body: dict[str, Any], faults: Faults) -> ImageRequest:
-    """Check an image generation body; raise the first problem as an ApiError."""
+def _validate_images(body: dict[str, Any], faults: Faults) -> ImageRequest:
     model = _model_id(body.get("model"))
     prompt = body.get("prompt")
     if prompt is None and "prompt" not in body and "img-accept-missing-prompt" in faults:
@@ -126,10 +167,14 @@ def validate_images(body: dict[str, Any], faults: Faults) -> ImageRequest:
     elif not prompt.strip():
         raise invalid("prompt", "'prompt' must not be empty.", "empty_string")
     n = _integer(body, "n", "img-coerce-n-string" in faults)
-    n = 1 if n is None else n
+    n = (2 if "img-two-when-n-omitted" in faults else 1) if n is None else n
     if n < 1 and "img-accept-n-0" not in faults:
         _below_min("n", n, 1)
-    size = _choice(body, "size", DOCUMENTED_SIZES, DEFAULT_SIZE, "img-accept-any-size" in faults)
+    size = (
+        _choice(body, "size", DOCUMENTED_SIZES, DEFAULT_SIZE, "img-accept-any-size" in faults)
+        if not _any_edges(body, faults)
+        else str(body["size"])
+    )
     quality = _choice(
         body, "quality", QUALITIES, DEFAULT_QUALITY, "img-accept-unknown-quality" in faults
     )
@@ -139,12 +184,15 @@ def validate_images(body: dict[str, Any], faults: Faults) -> ImageRequest:
         hint = "You must provide n=1 for this model." if spec.max_n == 1 else ""
         message = f"Invalid 'n': {n} is greater than the maximum of {spec.max_n}. {hint}"
         raise invalid("n", message.strip(), "integer_above_max_value")
-    if "img-accept-any-size" not in faults:
+    if "img-accept-any-size" not in faults and size in DOCUMENTED_SIZES:
         _supported("size", size, _sizes(spec, faults), model)
     if "img-accept-unknown-quality" not in faults:
         _supported("quality", quality, _qualities(spec, faults), model)
+    if "img-reject-standard-quality" in faults and body.get("quality") == "standard":
+        raise invalid("quality", "Unsupported quality 'standard'; leave it out.", "bad_quality")
     width, height = _dimensions(size)
-    return ImageRequest(model, prompt, n, width, height, quality, response_format)
+    named = frozenset(key for key in ("size", "quality") if body.get(key) is not None)
+    return ImageRequest(model, prompt, n, width, height, quality, response_format, named)
 
 
 # --- models ---------------------------------------------------------------------------
@@ -185,7 +233,7 @@ def _check_chat_model(model: str, faults: Faults) -> None:
     if "err-500-unknown-model" in faults:
         raise InjectedCrash("fault err-500-unknown-model")
     if "chat-accept-unknown-model" not in faults:
-        raise model_not_found(model)
+        raise _not_found(model, faults)
 
 
 def _image_model(model: str, faults: Faults) -> ImageModel:
@@ -198,13 +246,20 @@ def _image_model(model: str, faults: Faults) -> ImageModel:
         raise InjectedCrash("fault err-500-unknown-model")
     if "img-accept-unknown-model" in faults:
         return IMAGE_MODELS["openai/dall-e-2"]
-    raise model_not_found(model)
+    raise _not_found(model, faults)
+
+
+def _not_found(model: str, faults: Faults) -> ApiError:
+    if "err-422-unknown-model" in faults:
+        return ApiError(422, f"Unknown model {_show(model)}.", param="model", code="unknown_model")
+    return model_not_found(model)
 
 
 def _sizes(spec: ImageModel, faults: Faults) -> tuple[str, ...]:
     if "img-reject-1792" in faults:
         return tuple(s for s in spec.sizes if s != "1792x1024")
-    return spec.sizes
+    # img-reject-<size>: one documented size refused on every model.
+    return tuple(s for s in spec.sizes if f"img-reject-{s}" not in faults)
 
 
 def _qualities(spec: ImageModel, faults: Faults) -> tuple[str, ...]:
@@ -217,6 +272,15 @@ def _supported(param: str, value: str, supported: tuple[str, ...], model: str) -
     if value not in supported:
         message = f"{param} {value} is not supported by {model}; use one of {', '.join(supported)}."
         raise invalid(param, message, f"unsupported_{param}")
+
+
+def _any_edges(body: dict[str, Any], faults: Faults) -> bool:
+    """img-size-any-documented-edges: each edge is checked alone, not the pair."""
+    size = body.get("size")
+    if "img-size-any-documented-edges" not in faults or not isinstance(size, str):
+        return False
+    match = _SIZE_FORM.fullmatch(size)
+    return match is not None and {int(match[1]), int(match[2])} <= _DOCUMENTED_EDGES
 
 
 def _dimensions(size: str) -> tuple[int, int]:
@@ -292,6 +356,24 @@ def _number(body: dict[str, Any], param: str, high: float, high_exclusive: bool 
     if value > high or (high_exclusive and value >= high):
         message = f"Invalid '{param}': {value} is greater than the maximum of {high:g}."
         raise invalid(param, message, "decimal_above_max_value")
+
+
+def _temperature(body: dict[str, Any], faults: Faults) -> None:
+    value: Any = body.get("temperature")
+    coerce = "chat-coerce-temperature-string" in faults
+    if coerce and isinstance(value, str) and _DECIMAL_STRING.fullmatch(value):
+        body = {**body, "temperature": float(value)}  # "0.5" taken as 0.5; "hot" still refused
+    if "chat-temperature-float32" in faults and _is_number(value) and abs(value) < 1e38:
+        # Compared after a float32 round trip, as a gateway that stores it so would.
+        body = {**body, "temperature": struct.unpack("f", struct.pack("f", value))[0]}
+    if "chat-accept-negative-temperature" in faults and _is_number(value) and value < 0:
+        body = {**body, "temperature": -value}  # checks |temperature| <= 2 only
+    high = 3.0 if "chat-accept-temperature-3" in faults else 2.0
+    _number(body, "temperature", high, "chat-reject-temperature-2" in faults)
+    if "chat-reject-temperature-0" in faults and body.get("temperature") == 0:
+        raise invalid(
+            "temperature", "Invalid 'temperature': must be above 0.", "decimal_below_min_value"
+        )
 
 
 def _integer(body: dict[str, Any], param: str, coerce: bool) -> int | None:

@@ -13,7 +13,6 @@ from conformance.redact import redact_text
 from conformance.report.diff import is_empty, other_changes
 from conformance.report.matrix import LEVELS, VERDICT_WORDS, Matrix, Row
 from conformance.report.records import TestRecord
-from conformance.state import RunState
 from conformance.verdicts import headline
 
 _BAD = ("failed", "warned", "error")
@@ -76,18 +75,16 @@ body>h1,body>p{order:0} body>.summary{order:1} #results-table{order:2}
 </style>"""
 
 
-def matrix_html(state: RunState) -> str:
-    """The whole section; every piece of text is escaped and redacted."""
-    matrix, facts = state.matrix, state.facts
-    if matrix is None or "gate" not in facts:
-        return ""
+def matrix_html(summary: dict[str, Any]) -> str:
+    """The whole section, from summary.json alone; every piece of text is escaped and redacted."""
+    matrix = Matrix.from_summary(summary)
     out = [STYLE, '<div class="apex" id="apex-compliance">', "<h2>Compliance matrix</h2>"]
-    out.append(banner_html(facts))
+    out.append(banner_html(summary))
     out.append(_totals(matrix))
     out.append(_attention(matrix))
-    out.append(_waivers(facts["waivers"]))
-    if facts["diff"] is not None:
-        out.append(_diff(facts["diff"]))
+    out.append(_waivers(summary["waivers"]))
+    if summary["diff"] is not None:
+        out.append(_diff(summary["diff"]))
     for area, rows in groupby(matrix.rows, key=lambda r: r.requirement.area):
         out.append(f'<h3 id="area-{escape(area)}">{escape(AREAS.get(area, area))}</h3>')
         out.append(
@@ -98,9 +95,22 @@ def matrix_html(state: RunState) -> str:
         for row in rows:
             out.append(_row(row))
         out.append("</table>")
-    out.append(_facts(facts))
+    out.append(_facts(summary))
     out.append('<h2 class="all-checks">All checks</h2></div>')
     return redact_text("".join(out))
+
+
+def standalone_html(summary: dict[str, Any]) -> str:
+    """A whole page from summary.json: the matrix, then every check that did not pass."""
+    checks = [TestRecord(**c) for c in summary["checks"]]
+    shown = [c for c in checks if c.verdict in (*_BAD, "info")]
+    details = "".join(_check_detail(c) for c in shown) or '<p class="quiet">None.</p>'
+    return redact_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>ApexApi compliance report</title>{STYLE}</head><body>"
+        f"<h1>ApexApi compliance report</h1>{matrix_html(summary)}"
+        f'<div class="apex">{details}</div></body></html>'
+    )
 
 
 def _link(req_id: str) -> str:
@@ -111,9 +121,9 @@ def _badge(verdict: str) -> str:
     return f'<span class="v {escape(verdict)}">{escape(verdict)}</span>'
 
 
-def banner_html(facts: dict[str, Any]) -> str:
+def banner_html(summary: dict[str, Any]) -> str:
     """The overall outcome; amber whenever the run could not judge what the gate covers."""
-    gate = facts["gate"]
+    gate, target = summary["gate"], summary["run"]["target"]
     levels = " and ".join(gate["gated_levels"][::-1])
     failed, unjudged = gate["failed"], gate.get("not_judged", [])
     title = headline(gate["verdict"])
@@ -127,7 +137,7 @@ def banner_html(facts: dict[str, Any]) -> str:
         f'<div class="headline">Overall: {escape(title)}</div>'
         f"<div class=gate>gate: {escape(levels)} requirements "
         f"(--fail-on={escape(gate['fail_on'])}); "
-        f"exit status {gate['exit_code']}; target {escape(facts['target'])}</div>"
+        f"exit status {gate['exit_code']}; target {escape(str(target))}</div>"
         f"{f'<ul>{reasons}</ul>' if reasons else ''}</div>"
     )
 
@@ -330,7 +340,13 @@ def _pretty(value: Any, indent: str = "", width: int = 96) -> str:
     return "[\n" + ",\n".join(items) + f"\n{indent}]"
 
 
-def _facts(facts: dict[str, Any]) -> str:
+def _retries(count: int) -> str:
+    """The resends on a fresh connection (a reused one was closed), when there were any."""
+    return f", {count} of them resent on a fresh connection" if count else ""
+
+
+def _facts(summary: dict[str, Any]) -> str:
+    facts = summary["run"]
     spent = facts["spend"]
     shown = {
         "target": facts["target"] + (" (embedded reference)" if facts["embedded"] else ""),
@@ -343,12 +359,13 @@ def _facts(facts: dict[str, Any]) -> str:
         "started": facts["started"],
         "duration": f"{facts['duration_s']} s"
         + (f" ({facts['workers']} workers)" if facts["workers"] > 1 else ""),
-        "requests": f"{spent['requests']} (budget {facts['max_requests']})",
+        "requests": f"{spent['requests']} (budget {facts['max_requests']})"
+        + _retries(spent.get("connection_retries", 0)),
         "tokens": f"{spent['prompt_tokens']} prompt + {spent['completion_tokens']} completion",
         "images": spent["images"],
         "estimated cost": facts["estimated_cost"] or "n/a",
         "waivers file": facts.get("waivers_file") or "none",
-        "compared with": (facts["diff"] or {}).get("previous") or "none",
+        "compared with": (summary["diff"] or {}).get("previous") or "none",
     }
     rows = "".join(
         f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in shown.items()

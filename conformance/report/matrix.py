@@ -56,6 +56,7 @@ class Row:
             "waived_verdict": self.waived_verdict or None,
             "waiver": self.waiver.as_dict() if self.waiver else None,
             "proven_by": list(req.proven_by),
+            "profile": req.profile,
         }
 
 
@@ -83,6 +84,37 @@ class Matrix:
 
     def with_verdict(self, *verdicts: str) -> list[Row]:
         return [row for row in self.rows if row.verdict in verdicts]
+
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any]) -> Matrix:
+        """The matrix a summary.json holds: reports are rendered from it alone."""
+        from conformance.report.waivers import Waiver
+
+        checks = [TestRecord(**c) for c in summary["checks"]]
+        rows = []
+        for item in summary["requirements"]:
+            requirement = Requirement(
+                id=item["id"],
+                level=item["level"],
+                area=item["area"],
+                rule=item["rule"],
+                source=item["source"],
+                profile=item.get("profile", ""),
+                proven_by=tuple(item.get("proven_by", ())),
+            )
+            mine = [c for c in checks if item["id"] in c.requirements]
+            waiver = item.get("waiver")
+            rows.append(
+                Row(
+                    requirement,
+                    item["verdict"],
+                    mine,
+                    item["note"],
+                    Waiver.from_dict(waiver) if waiver else None,
+                    item.get("waived_verdict") or "",
+                )
+            )
+        return cls(rows)
 
 
 def build_matrix(checks: list[TestRecord], stopped: str | None = None) -> Matrix:

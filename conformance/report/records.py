@@ -12,6 +12,7 @@ from conformance.redact import redact_text
 # Keys the plugin puts in report.user_properties; they survive xdist's serialisation.
 VERDICT = "apex_verdict"
 REQUIREMENTS = "requirements"
+CHECK = "check"
 LEVEL = "level"
 MESSAGE = "apex_message"
 TRANSCRIPT = "apex_transcript"
@@ -27,6 +28,7 @@ class TestRecord:
     requirements: list[str]
     level: str
     verdict: str
+    check: str = ""  # the stable check ID (catalogue.check_id)
     message: str = ""
     transcript: str = ""
     curl: str = ""
@@ -51,6 +53,7 @@ def record_from(report: pytest.TestReport) -> TestRecord | None:
         requirements=str(props.get(REQUIREMENTS, "")).split(","),
         level=str(props.get(LEVEL, "")),
         verdict=str(props[VERDICT]),
+        check=str(props.get(CHECK, "")),
         message=redact_text(str(props.get(MESSAGE, ""))),
         transcript=redact_text(str(props.get(TRANSCRIPT, ""))),
         curl=redact_text(str(props.get(CURL, ""))),

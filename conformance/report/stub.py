@@ -33,26 +33,28 @@ def write_stub_reports(report_dir: Path, outcome: str, reason: str) -> None:
     clear_reports(report_dir)
     matrix = build_matrix([], reason)
     gate = Gate(outcome, "must", [reason])
-    facts = {"target": "-", "suite_version": __version__, "overall": outcome, "stopped": reason}
-    write_summary(
-        report_dir,
-        {
-            "schema_version": SUMMARY_SCHEMA_VERSION,
-            "requirements": [row.as_dict() for row in matrix.rows],
-            "totals": matrix.totals(),
-            "gate": gate.as_dict(),
-            "waivers": [],
-            "diff": None,
-            "run": facts,
-            "checks": [],
+    summary = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "requirements": [row.as_dict() for row in matrix.rows],
+        "totals": matrix.totals(),
+        "gate": gate.as_dict(),
+        "waivers": [],
+        "diff": None,
+        "run": {
+            "target": "-",
+            "suite_version": __version__,
+            "report_dir": str(report_dir),
+            "overall": outcome,
+            "stopped": reason,
         },
-    )
+        "checks": [],
+    }
+    write_summary(report_dir, summary)
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>ApexApi compliance report</title>{STYLE}</head><body>"
         '<h1>ApexApi compliance report</h1><div class="apex" id="apex-compliance">'
-        f"{banner_html({**facts, 'gate': gate.as_dict()})}"
-        f"<p>No check ran: {escape(reason)}</p></div></body></html>"
+        f"{banner_html(summary)}<p>No check ran: {escape(reason)}</p></div></body></html>"
     )
     (report_dir / "conformance.html").write_text(page, "utf-8")
     suite = ElementTree.Element("testsuite", name="apex-conformance", tests="1", failures="1")

@@ -8,33 +8,29 @@ from conformance.redact import redact_text
 from conformance.report.diff import is_empty, other_changes
 from conformance.report.matrix import LEVELS, Matrix
 from conformance.report.records import TestRecord
-from conformance.state import RunState
 from conformance.verdicts import headline
 
 
-def summary_lines(state: RunState) -> list[str]:
+def summary_lines(summary: dict[str, Any]) -> list[str]:
     """Totals, what went wrong, waivers, the diff, spend and the overall verdict."""
-    facts = state.facts
-    if "gate" not in facts:  # the reports were not written (interrupted, usage error)
-        return []
-    gate = facts["gate"]
+    facts, gate = summary["run"], summary["gate"]
     overall = (
         f"overall: {headline(gate['verdict'])} (exit {gate['exit_code']})  "
-        f"reports: {state.settings.report_dir}/"
+        f"reports: {facts['report_dir']}/"
     )
-    if state.stopped is not None and not state.records:
+    if facts.get("stopped") and not summary["checks"]:
         # Nothing ran: the one message that says what to do, not a matrix of errors.
-        return [redact_text(f"apex-conformance: {state.stopped[1]}"), overall]
+        return [redact_text(f"apex-conformance: {facts['stopped']}"), overall]
     lines = [f"target: {facts['target']}  profile: {facts['profile']}  fail-on: {facts['fail_on']}"]
-    if state.matrix is not None:
-        lines += _matrix_lines(state.matrix)
-    lines += _waiver_lines(facts["waivers"])
-    if facts["diff"] is not None:
-        lines += diff_lines(facts["diff"])
+    lines += _matrix_lines(Matrix.from_summary(summary))
+    lines += _waiver_lines(summary["waivers"])
+    if summary["diff"] is not None:
+        lines += diff_lines(summary["diff"])
     spent = facts["spend"]
     lines.append(
         f"spent: {spent['requests']} requests, {spent['prompt_tokens']} prompt + "
         f"{spent['completion_tokens']} completion tokens, {spent['images']} images"
+        + _retries(spent.get("connection_retries", 0))
     )
     lines.append(f"models: chat {facts['chat_model']}, image {facts['image_model']}")
     lines.append(overall)
@@ -43,6 +39,10 @@ def summary_lines(state: RunState) -> list[str]:
         lines += [f"  because {first}", *(f"    {line}" for line in rest)]
     # Messages quote target responses; redact once more so no line can carry the key.
     return [redact_text(line) for line in lines]
+
+
+def _retries(count: int) -> str:
+    return f" ({count} requests resent on a fresh connection)" if count else ""
 
 
 def _matrix_lines(matrix: Matrix) -> list[str]:

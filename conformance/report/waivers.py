@@ -1,8 +1,10 @@
 """Waivers: known failures a team accepts until a date, read from `--waivers FILE`.
 
-A waiver turns a failed (or warned) requirement into `waived`. It must not rot: an
-expired waiver, one whose requirement passes now (stale) and one naming an unknown
-ID each fail the gate.
+A waiver turns a failed (or warned) requirement into `waived`; a waiver whose id is a
+check ID (`CHAT-21/stop-sequence-honoured/string`, fnmatch patterns allowed) waives those
+checks only, and the requirement is waived when no other check of it fails. It must not
+rot: an expired waiver, one whose requirement or checks pass now (stale) and one naming
+an unknown requirement each fail the gate.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import date
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
+from conformance.verdicts import combine
+
 if TYPE_CHECKING:
-    from conformance.report.matrix import Matrix
+    from conformance.report.matrix import Matrix, Row
 
 WaiverStatus = Literal["applied", "expired", "stale", "unknown", "unused"]
 
@@ -53,6 +58,11 @@ class Waiver:
             "link": self.link,
             "expires": self.expires.isoformat(),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Waiver:
+        """The waiver as summary.json records it."""
+        return cls(data["id"], data["reason"], date.fromisoformat(data["expires"]), data["link"])
 
 
 @dataclass(frozen=True)
@@ -138,9 +148,15 @@ def _entry(item: object, where: str) -> Waiver:
 def apply_waivers(matrix: Matrix, waivers: list[Waiver], today: date) -> list[WaiverResult]:
     """Mark waived rows in `matrix` and say what each waiver did."""
     rows = {row.id: row for row in matrix.rows}
-    results = []
+    results: list[WaiverResult] = []
+    check_waivers: list[tuple[int, Waiver, Row]] = []
     for waiver in waivers:
-        row = rows.get(waiver.id)
+        row = rows.get(waiver.id.split("/")[0])
+        if row is not None and "/" in waiver.id and waiver.expires >= today:
+            # Judged after the requirement waivers, with all of its row's check waivers.
+            check_waivers.append((len(results), waiver, row))
+            results.append(WaiverResult(waiver, "unused", ""))
+            continue
         if row is None:
             results.append(WaiverResult(
                 waiver, "unknown",
@@ -171,4 +187,58 @@ def apply_waivers(matrix: Matrix, waivers: list[Waiver], today: date) -> list[Wa
                 waiver, "unused",
                 f"{waiver.id} was not judged this run ({row.verdict}); the waiver was not needed",
             ))  # fmt: skip
+    for index, result in _apply_check_waivers(check_waivers).items():
+        results[index] = result
+    return results
+
+
+def _apply_check_waivers(entries: list[tuple[int, Waiver, Row]]) -> dict[int, WaiverResult]:
+    """Waive the failing checks each check-ID waiver names; a row whose other checks all
+    pass is waived, one with another failure keeps it."""
+    results: dict[int, WaiverResult] = {}
+    waived: dict[str, set[str]] = {}
+    for index, waiver, row in entries:
+        matched = [c for c in row.checks if c.check and fnmatchcase(c.check, waiver.id)]
+        bad = [c for c in matched if c.verdict in ("failed", "warned")]
+        status: WaiverStatus
+        if row.verdict == "waived":
+            status, message = "unused", f"{row.id} is waived as a whole; {waiver.id} is not needed"
+        elif bad:
+            waived.setdefault(row.id, set()).update(c.check for c in bad)
+            status, message = (
+                "applied",
+                (
+                    f"{waiver.id}: {len(bad)} check(s) {bad[0].verdict}, "
+                    f"waived until {waiver.expires.isoformat()}"
+                ),
+            )
+        elif matched and all(c.verdict in ("passed", "info") for c in matched):
+            status, message = (
+                "stale",
+                (f"waiver for {waiver.id} is stale: the check passes now; remove the waiver"),
+            )
+        elif matched:
+            status, message = "unused", f"{waiver.id} was not judged this run; not needed"
+        else:
+            status, message = (
+                "unused",
+                (
+                    f"no check {waiver.id} ran this run (deselected, or not a check ID: "
+                    "summary.json lists them as checks[].check)"
+                ),
+            )
+        results[index] = WaiverResult(waiver, status, message)
+    for index, waiver, row in entries:
+        if row.id not in waived or row.verdict not in ("failed", "warned"):
+            continue
+        rest = combine(c.verdict for c in row.checks if c.check not in waived[row.id])
+        if rest in ("failed", "warned"):
+            result = results[index]
+            results[index] = WaiverResult(
+                waiver, result.status, f"{result.message}; {row.id} still {rest} by other checks"
+            )
+        elif rest == "error":
+            row.verdict = "error"  # a waived failure must not hide a check that could not run
+        else:
+            row.waive(waiver)
     return results

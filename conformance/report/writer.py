@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,11 +13,12 @@ from typing import Any
 import pytest
 
 from conformance import __version__
-from conformance.redact import redact_text
+from conformance.redact import REDACTED, redact_text
 from conformance.report.diff import CompareFileError, diff_summaries, load_previous
 from conformance.report.gate import Gate, decide
 from conformance.report.matrix import build_matrix
 from conformance.report.waivers import Waiver, WaiverFileError, apply_waivers, load_waivers
+from conformance.settings import Settings
 from conformance.state import RunState
 
 # Additive changes (new keys) keep the version; renaming or removing a key bumps it.
@@ -80,7 +82,16 @@ def run_facts(state: RunState) -> dict[str, Any]:
         "max_requests": s.max_requests,
         "spend": spent,
         "estimated_cost": estimated_cost(state, spent),
+        "report_dir": str(s.report_dir),
+        "config": configuration(s),
     }
+
+
+def configuration(settings: Settings) -> dict[str, Any]:
+    """Every setting of the run, as plain data, with the key replaced by [REDACTED]."""
+    values = dataclasses.asdict(settings)
+    values["api_key"] = REDACTED
+    return {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
 
 
 def load_inputs(waivers_path: str | None, compare_path: str | None) -> ReportInputs:
@@ -107,7 +118,7 @@ def write_reports(
 ) -> Gate:
     """Build the matrix, apply waivers, diff, decide the gate and write summary.json.
 
-    The matrix and facts stay on the state for the HTML hook and the terminal summary.
+    The summary stays on the state: the HTML and the terminal are rendered from it alone.
     """
     inputs = inputs or ReportInputs()
     outcome, why = state.stopped or ("", "")
@@ -132,13 +143,6 @@ def write_reports(
     run["stopped"] = why or None
     run["overall"] = gate.verdict
     run["waivers_file"] = inputs.waivers_path
-    state.matrix = matrix
-    state.facts = {
-        **run,
-        "gate": gate.as_dict(),
-        "waivers": [result.as_dict() for result in waivers],
-        "diff": diff,
-    }
     summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "requirements": rows,
@@ -150,6 +154,7 @@ def write_reports(
         "checks": [record.as_dict() for record in state.records],
     }
     write_summary(state.settings.report_dir, summary)
+    state.summary = json.loads(redact_text(json.dumps(summary)))
     return gate
 
 
