@@ -48,14 +48,16 @@ def dom(failing_run) -> str:
     return result.stdout
 
 
-def test_matrix_is_rendered(dom):
+def test_matrix_is_rendered(dom, failing_run):
     assert '<div class="apex" id="apex-compliance">' in dom
     assert "<h2>Compliance matrix</h2>" in dom
     assert len(re.findall(r'<tr id="req-[A-Z]+-\d+" class="r-', dom)) >= 60
     # pytest-html's own results table, which its script fills in, is there too.
     rows = re.findall(r'<tbody class="results-table-row (\w+)"', dom)
     assert len(rows) > 100
-    assert rows.count("failed") == 1
+    failed = [c for c in failing_run.summary["checks"] if c["verdict"] == "failed"]
+    assert failed and all(c["requirements"] == ["CHAT-21"] for c in failed)
+    assert rows.count("failed") == len(failed)
 
 
 def test_overall_verdict_is_shown(dom):
@@ -71,7 +73,7 @@ def test_failing_row_and_its_transcript_are_shown(dom):
     assert row is not None, "CHAT-21 row with its detail row"
     detail = row.group(1)
     assert "<details open=" in detail
-    assert 'the reply contains the stop sequence "gamma"' in detail
+    assert "the reply contains the stop sequence" in detail
     assert '<pre class="transcript">' in detail
     assert "POST http://127.0.0.1" in detail
     assert "Authorization: [REDACTED]" in detail
