@@ -228,6 +228,8 @@ def test_ctrl_c_leaves_partial_reports_marked_interrupted(tmp_path):
             [sys.executable, "-m", "pytest", "--pyargs", "conformance.contract", "-p",
              "no:cacheprovider", f"--base-url={server.base_url}", f"--report-dir={report_dir}"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            # A job started in the background inherits SIGINT ignored: give Ctrl-C back.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
         time.sleep(6)  # past the preflight, into the checks
         proc.send_signal(signal.SIGINT)
