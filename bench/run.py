@@ -34,14 +34,13 @@ from httpx._decoders import TextDecoder
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conformance.client import ApexClient
+from conformance.config.settings import Settings
 from conformance.fuzzing import PLANS
 from conformance.reference.app import create_app
 from conformance.reference.runner import ServerThread, generate_api_key
-from conformance.settings import Settings
-from conformance.shared import Budget, RateLimiter
-from conformance.spend import Spend
-from conformance.sse import EventStreamReader
+from conformance.transport.client import ApexClient
+from conformance.transport.limits import Budget, RateLimiter, Spend
+from conformance.transport.sse import EventStreamReader
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "apexapi.yaml"

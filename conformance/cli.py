@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from conformance.settings import env
+from conformance.config.settings import env
 
 EXIT_USAGE = 4  # as pytest's usage error, so every command means the same by it
 
@@ -51,7 +51,7 @@ def _run(extra: list[str]) -> int:
 
 def _print_suite_options() -> None:
     """The suite's own options, before pytest's long list."""
-    from conformance.options import OPTIONS
+    from conformance.config.options import OPTIONS
 
     print("apex-conformance run [options] [pytest options]\n\nSuite options:")
     print(f"  {'--base-url=URL':28} target base URL ending in /v1 [env APEX_BASE_URL]")
@@ -82,8 +82,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _selftest(args: argparse.Namespace) -> int:
-    from conformance.mutants import main as mutants_main
     from conformance.reference.faults import check_names
+    from conformance.reference.zoo import main as mutants_main
 
     if args.jobs < 1:
         return _usage(f"selftest: --jobs={args.jobs} must be at least 1")

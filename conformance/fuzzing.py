@@ -44,15 +44,15 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conformance import schemas
-from conformance.client import CouldNotJudge, admit
-from conformance.exchange import Exchange, StreamExchange
-from conformance.redact import redact_headers
-from conformance.settings import Profile, Settings
-from conformance.shared import Budget, RateLimiter
-from conformance.spend import Spend
-from conformance.sse import read_events
-from conformance.state import STATE
+from conformance.config.settings import Settings
+from conformance.session.state import STATE
+from conformance.spec import schemas
+from conformance.transport.client import CouldNotJudge, admit
+from conformance.transport.exchange import Exchange, StreamExchange
+from conformance.transport.limits import Budget, RateLimiter, Spend
+from conformance.transport.redact import redact_headers
+from conformance.transport.sse import read_events
+from conformance.vocabulary import Profile
 
 CHAT = "POST /chat/completions"
 IMAGES = "POST /images/generations"
@@ -213,7 +213,7 @@ def tune(metafunc: pytest.Metafunc, *, negative: bool) -> None:
 
 # --- Shaping the requests ---------------------------------------------------------------
 class ModelChoice(Protocol):
-    """The run's chosen models and the listing (conformance.discovery.Models)."""
+    """The run's chosen models and the listing (conformance.session.model_choice.Models)."""
 
     @property
     def chat(self) -> str | None: ...

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from conformance.mutants import Outcome, run_suite
 from conformance.reference.app import create_app
 from conformance.reference.runner import ServerThread, generate_api_key
+from conformance.reference.zoo import Outcome, run_suite
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """The catalogue and the checks name each other: no rule without a check, no check without a
 rule, no check without a fault that proves it; requirements.yaml's tests: and proven_by: are
-generated from the code (python -m conformance.catalogue --write) and must not drift."""
+generated from the code (python -m conformance.reference.proof --write) and must not drift."""
 
 from __future__ import annotations
 
@@ -10,20 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import (
-    AREAS,
+from conformance.catalogue import AREAS, check_id, matching, requirements, slug
+from conformance.reference.faults import FAULTS
+from conformance.reference.proof import (
     Check,
-    check_id,
     collect_checks,
     generated_fields,
-    matching,
     proofs,
     render,
-    requirements,
-    slug,
     unproven,
 )
-from conformance.reference.faults import FAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "conformance" / "requirements.yaml"
@@ -75,7 +71,7 @@ def test_requirements_yaml_is_generated(checks):
     text = SOURCE.read_text("utf-8")
     assert render(text, generated_fields(checks)) == text, (
         "requirements.yaml's tests: or proven_by: are stale: "
-        "run python -m conformance.catalogue --write"
+        "run python -m conformance.reference.proof --write"
     )
 
 

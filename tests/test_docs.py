@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.options import OPTIONS
+from conformance.config.options import OPTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

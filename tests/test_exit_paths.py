@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.reference.app import create_app
 from conformance.reference.runner import ServerThread, generate_api_key
-from conformance.verdicts import (
+from conformance.vocabulary import (
     EXIT_COULD_NOT_JUDGE,
     EXIT_INTERRUPTED,
     EXIT_NOT_JUDGED,

@@ -12,13 +12,14 @@ import pytest
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from conformance.catalogue import Check, collect_checks, matching
+from conformance.catalogue import matching
 from conformance.contract.cases import CASES
-from conformance.discovery import Models
-from conformance.mutants import Outcome, run_fault, run_suite
 from conformance.reference import ServerThread, create_app, generate_api_key
 from conformance.reference.case_faults import CASE_FAULTS
 from conformance.reference.faults import FAULTS, VARIANTS
+from conformance.reference.proof import Check, collect_checks
+from conformance.reference.zoo import Outcome, run_fault, run_suite
+from conformance.session.model_choice import Models
 
 # One member of each scoped family runs against the whole suite: its scope claims that
 # no check outside it can see the fault, and the family shares one code path.

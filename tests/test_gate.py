@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conformance.mutants import run_suite
-from conformance.verdicts import EXIT_COULD_NOT_JUDGE
+from conformance.reference.zoo import run_suite
+from conformance.vocabulary import EXIT_COULD_NOT_JUDGE
 
 
 def test_clean_reference_passes_standard(standard_run):

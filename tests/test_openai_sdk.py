@@ -11,8 +11,8 @@ import openai
 import pytest
 
 from conformance.reference import ServerThread, create_app, generate_api_key
-from conformance.reference.catalog import CHAT_MODELS, IMAGE_MODELS
 from conformance.reference.png import png_size
+from conformance.reference.served_models import CHAT_MODELS, IMAGE_MODELS
 
 KEY = generate_api_key()
 CHAT_MODEL = "openai/gpt-4o-mini"

@@ -20,8 +20,8 @@ import pytest
 import yaml
 from openapi_spec_validator import validate as validate_openapi
 
-from conformance import schemas
 from conformance.reference.runner import generate_api_key
+from conformance.spec import schemas
 
 REPO = Path(__file__).resolve().parents[1]
 DOCUMENTED = Path(__file__).resolve().parent / "data" / "apexapi-documented.yaml"

@@ -28,10 +28,10 @@ from conformance.reference import (
     generate_api_key,
 )
 from conformance.reference.case_faults import CASE_FAULTS
-from conformance.reference.catalog import CHAT_MODELS, IMAGE_MODELS
 from conformance.reference.chat import FINISH_REASONS, tokenize
 from conformance.reference.png import png_size
-from conformance.sse import read_events
+from conformance.reference.served_models import CHAT_MODELS, IMAGE_MODELS
+from conformance.transport.sse import read_events
 
 KEY = generate_api_key()
 OTHER_KEY = generate_api_key()

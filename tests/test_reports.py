@@ -5,10 +5,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -19,8 +16,9 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirements
-from conformance.mutants import MUTANT_ARGS
+from conformance.reference.zoo import MUTANT_ARGS
 from conformance.report.diff import diff_summaries
+from conformance.session.inprocess import run_in_process
 
 STOP_FAULT = "chat-ignore-stop"  # breaks CHAT-21, a MUST, in the standard profile
 # No deselection: a requirement no check judged makes the run "not judged" (exit 8).
@@ -61,18 +59,8 @@ def run_with_reports(url: str, key: str, report_dir: Path, *args: str) -> Run:
         "--pyargs", "conformance.contract", f"--base-url={url}", f"--report-dir={report_dir}",
         "-p", "no:cacheprovider", "-o", "addopts=", *MUTANT_ARGS, *args,
     ]  # fmt: skip
-    out = io.StringIO()
-    saved = os.environ.get("APEX_API_KEY")
-    os.environ["APEX_API_KEY"] = key  # never on a command line
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            code = int(pytest.main(argv))
-    finally:
-        if saved is None:
-            os.environ.pop("APEX_API_KEY", None)
-        else:
-            os.environ["APEX_API_KEY"] = saved
-    return Run(code, out.getvalue(), report_dir)
+    code, output = run_in_process(argv, key)
+    return Run(code, output, report_dir)
 
 
 def fault_url(origin: str, fault: str) -> str:

@@ -9,15 +9,14 @@ from email.utils import format_datetime
 
 import pytest
 
-from conformance.client import ApexClient, CouldNotJudge, _retry_delay
-from conformance.exchange import Exchange
-from conformance.mutants import run_suite
+from conformance.config.settings import Settings
 from conformance.reference.app import create_app
 from conformance.reference.runner import ServerThread, generate_api_key
-from conformance.settings import Settings
-from conformance.shared import Budget, RateLimiter
-from conformance.spend import Spend
-from conformance.verdicts import EXIT_COULD_NOT_JUDGE, EXIT_NOT_JUDGED
+from conformance.reference.zoo import run_suite
+from conformance.transport.client import ApexClient, CouldNotJudge, _retry_delay
+from conformance.transport.exchange import Exchange
+from conformance.transport.limits import Budget, RateLimiter, Spend
+from conformance.vocabulary import EXIT_COULD_NOT_JUDGE, EXIT_NOT_JUDGED
 from tests.misbehaving import OVERSIZED_BYTES, RateLimited, Slow, raw_server
 
 KEY = "ak-" + "r" * 45

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conformance.shared import Budget, RateLimiter
+from conformance.transport.limits import Budget, RateLimiter
 
 
 def test_budget_is_shared_through_its_folder(tmp_path):

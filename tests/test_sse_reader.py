@@ -1,4 +1,4 @@
-"""Self-tests of the suite's own event-stream reader, conformance/sse.py (HTML 9.2.5-9.2.6)."""
+"""Self-tests of the suite's own event-stream reader, transport/sse.py (HTML 9.2.5-9.2.6)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.sse import Event, EventStreamReader, FramingIssue, read_events
+from conformance.transport.sse import Event, EventStreamReader, FramingIssue, read_events
 
 FIXTURES = Path(__file__).parent / "sse_fixtures"
 BOM = b"\xef\xbb\xbf"

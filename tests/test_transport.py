@@ -17,12 +17,11 @@ from contextlib import contextmanager
 
 import pytest
 
-from conformance.client import ApexClient, BudgetExhausted, CouldNotJudge
-from conformance.settings import Settings
-from conformance.shared import Budget, RateLimiter
-from conformance.spend import Spend
-from conformance.state import RunState
-from conformance.target import Target
+from conformance.config.settings import Settings
+from conformance.config.target import Target
+from conformance.session.state import RunState
+from conformance.transport.client import ApexClient, BudgetExhausted, CouldNotJudge
+from conformance.transport.limits import Budget, RateLimiter, Spend
 
 KEY = "ak-" + "t" * 45
 JSON_OK = b'{"object": "list", "data": []}'
@@ -247,7 +246,7 @@ def test_retry_takes_a_budget_slot():
 
 
 def test_retries_reach_the_summary():
-    from conformance.report.writer import spend_totals
+    from conformance.session.finish import spend_totals
 
     state = RunState(
         settings=Settings(base_url="http://x/v1", api_key=KEY, embedded=False),

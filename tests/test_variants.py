@@ -23,11 +23,11 @@ import pytest
 from PIL import Image
 
 import conformance.contract
-from conformance import schemas
 from conformance.catalogue import requirements
-from conformance.mutants import Outcome, run_suite
 from conformance.reference.faults import VARIANTS
 from conformance.reference.variants import RATE_LIMIT_EVERY
+from conformance.reference.zoo import Outcome, run_suite
+from conformance.spec import schemas
 
 # The defaults of the options (mutant runs shorten them): a variant's latency is legal
 # within them, and a variant is judged as a real target would be.
@@ -126,7 +126,7 @@ def _raw_stream(c: httpx.Client, body: dict[str, Any] | None = None) -> list[byt
 
 
 def _chunks(raw: bytes) -> list[dict[str, Any]]:
-    from conformance.sse import read_events
+    from conformance.transport.sse import read_events
 
     events, issues = read_events([raw])
     assert not issues

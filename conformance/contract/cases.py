@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from conformance import payloads
-from conformance.client import ApexClient, CouldNotJudge
-from conformance.discovery import Models
-from conformance.exchange import Exchange
+from conformance.session.model_choice import Models
+from conformance.spec import payloads
+from conformance.transport.client import ApexClient, CouldNotJudge
+from conformance.transport.exchange import Exchange
 
 Body = dict[str, Any] | bytes
 # A change to a valid body: field -> new value, DROP (leave it out) or BARE_MODEL; or the

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import pytest
 
-from conformance.client import ApexClient, CouldNotJudge
-from conformance.discovery import Models, choose_models
+from conformance.config.settings import Settings
 from conformance.report.records import OBSERVATION
-from conformance.settings import Settings
-from conformance.state import RunState, run_state
+from conformance.session.model_choice import Models, choose_models
+from conformance.session.state import RunState, run_state
+from conformance.transport.client import ApexClient, CouldNotJudge
 
 
 @pytest.fixture(scope="session")

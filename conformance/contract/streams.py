@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from itertools import accumulate
 
-from conformance import payloads
-from conformance.checks import is_int
+from conformance.contract.assertions import is_int
+from conformance.spec import payloads
 
 USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
 

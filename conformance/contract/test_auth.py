@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from conformance import payloads
-from conformance.checks import rejected, shown
-from conformance.client import ApexClient
-from conformance.discovery import Models
-from conformance.exchange import Exchange
+from conformance.contract.assertions import rejected, shown
+from conformance.session.model_choice import Models
+from conformance.spec import payloads
+from conformance.transport.client import ApexClient
+from conformance.transport.exchange import Exchange
 
 ENDPOINTS = ("models", "chat", "images")
 

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from conformance import payloads
-from conformance.checks import accepted, conforms, is_int, json_object, rejected, shown
+from conformance.contract.assertions import accepted, conforms, is_int, json_object, rejected, shown
 from conformance.contract.cases import CHAT, rejection_params
-from conformance.schemas import problems_at
+from conformance.spec import payloads
+from conformance.spec.schemas import problems_at
 
 # Stop forms whose acceptance the document states (CHAT-11), then the two unusual strings.
 ACCEPTED_STOPS = ("string", "array of 1", "array of 2", "array of 3", "array of 4")

@@ -12,11 +12,11 @@ import pytest
 import schemathesis
 
 from conformance import fuzzing
-from conformance.client import CouldNotJudge
-from conformance.discovery import Models
-from conformance.schemas import spec_path
-from conformance.settings import Settings
-from conformance.state import RunState
+from conformance.config.settings import Settings
+from conformance.session.model_choice import Models
+from conformance.session.state import RunState
+from conformance.spec.schemas import spec_path
+from conformance.transport.client import CouldNotJudge
 
 # Two loads of the same file: the generation mode is part of a schema's config.
 # GET /models takes no input: nothing in it can be made invalid, so it has no negative test.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import payloads
-from conformance.checks import json_object, shown
+from conformance.contract.assertions import json_object, shown
 from conformance.contract.cases import Case, all_cases
+from conformance.spec import payloads
 
 UNKNOWN_PATH = "/apex-conformance-no-such-endpoint"
 

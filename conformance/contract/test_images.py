@@ -10,10 +10,10 @@ import json
 import pytest
 from PIL import Image, UnidentifiedImageError
 
-from conformance import payloads
-from conformance.checks import accepted, conforms, json_object, rejected, shown
+from conformance.contract.assertions import accepted, conforms, json_object, rejected, shown
 from conformance.contract.cases import IMAGES, rejection_params
-from conformance.discovery import image_candidates
+from conformance.session.model_choice import image_candidates
+from conformance.spec import payloads
 
 
 @pytest.fixture(scope="module")

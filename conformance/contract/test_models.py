@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from conformance.checks import conforms, json_object, shown
+from conformance.contract.assertions import conforms, json_object, shown
 
 DECIMAL = re.compile(r"^\d+(\.\d+)?([eE][-+]?\d+)?$")
 

@@ -11,8 +11,7 @@ import json
 
 import pytest
 
-from conformance import payloads, schemas
-from conformance.checks import is_int, json_object, shown
+from conformance.contract.assertions import is_int, json_object, shown
 from conformance.contract.streams import (
     USAGE_FIELDS,
     choices_of,
@@ -28,6 +27,7 @@ from conformance.contract.streams import (
     text_pieces,
     usages_of,
 )
+from conformance.spec import payloads, schemas
 
 CHAT = "/chat/completions"
 FINISH_REASONS = set(schemas.enum("FinishReason"))

@@ -22,7 +22,7 @@ from conformance.contract.cases import (
     UNKNOWN_PROVIDER_MODEL,
     Case,
 )
-from conformance.reference.catalog import CHAT_MODELS, DEFAULT_SIZE, IMAGE_MODELS
+from conformance.reference.served_models import CHAT_MODELS, DEFAULT_SIZE, IMAGE_MODELS
 
 PREFIX = "case-accept-"
 _REQUIRED = {"model", "messages", "prompt"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.reference.catalog import (
+from conformance.reference.faults import Faults
+from conformance.reference.served_models import (
     CHAT_MODELS,
     CREATED,
     IMAGE_MODELS,
@@ -13,7 +14,6 @@ from conformance.reference.catalog import (
     ImageModel,
     provider_of,
 )
-from conformance.reference.faults import Faults
 
 
 def models_body(faults: Faults) -> dict[str, Any]:

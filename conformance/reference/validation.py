@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from conformance.reference import case_faults
-from conformance.reference.catalog import (
+from conformance.reference.errors import ApiError, InjectedCrash, invalid, model_not_found
+from conformance.reference.faults import Faults
+from conformance.reference.served_models import (
     CHAT_MODELS,
     DEFAULT_QUALITY,
     DEFAULT_SIZE,
@@ -27,8 +29,6 @@ from conformance.reference.catalog import (
     RESPONSE_FORMATS,
     ImageModel,
 )
-from conformance.reference.errors import ApiError, InjectedCrash, invalid, model_not_found
-from conformance.reference.faults import Faults
 
 ROLES = ("system", "user", "assistant", "developer", "tool")
 # Documented fields, plus OpenAI ones clients commonly send; the rest count as unknown.

@@ -20,9 +20,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conformance.reference.catalog import IMAGE_MODELS, provider_of
 from conformance.reference.faults import Faults
 from conformance.reference.responses import dump_json
+from conformance.reference.served_models import IMAGE_MODELS, provider_of
 
 SLOW_SECONDS = 2.0  # variant-slow: before every answer
 FIRST_BYTE_SECONDS = 1.0  # variant-slow-first-byte: before the first byte of a generation

@@ -7,9 +7,7 @@ from typing import Any
 
 from conformance.report.matrix import Matrix, Row
 from conformance.report.waivers import WaiverResult
-from conformance.verdicts import OUTCOMES
-
-PROFILE_ORDER = ("smoke", "standard", "full")
+from conformance.vocabulary import OUTCOMES, PROFILES
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ def gated_levels(fail_on: str) -> set[str]:
 
 
 def in_profile(row: Row, profile: str) -> bool:
-    return PROFILE_ORDER.index(row.requirement.profile) <= PROFILE_ORDER.index(profile)
+    return PROFILES.index(row.requirement.profile) <= PROFILES.index(profile)
 
 
 def decide(

@@ -9,11 +9,11 @@ from itertools import groupby
 from typing import Any
 
 from conformance.catalogue import AREAS
-from conformance.redact import redact_text
 from conformance.report.diff import is_empty, other_changes
-from conformance.report.matrix import LEVELS, VERDICT_WORDS, Matrix, Row
+from conformance.report.matrix import Matrix, Row
 from conformance.report.records import TestRecord
-from conformance.verdicts import headline
+from conformance.transport.redact import redact_text
+from conformance.vocabulary import LEVELS, VERDICT_WORDS, headline
 
 _BAD = ("failed", "warned", "error")
 

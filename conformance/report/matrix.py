@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.catalogue import Requirement, requirements
 from conformance.report.records import TestRecord
-from conformance.verdicts import combine
+from conformance.vocabulary import LEVELS, VERDICT_WORDS, combine
 
 if TYPE_CHECKING:
     from conformance.report.waivers import Waiver
 
-VERDICT_WORDS = ("passed", "failed", "warned", "skipped", "error", "info", "waived")
-LEVELS = ("MUST", "SHOULD", "INFO")
 # How the reason of a check skipped by the run's profile begins (plugin.py writes it).
 PROFILE_SKIP = "checked in --profile="
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conformance.redact import redact_text
+from conformance.transport.redact import redact_text
 
 # Keys the plugin puts in report.user_properties; they survive xdist's serialisation.
 VERDICT = "apex_verdict"

@@ -11,10 +11,10 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from conformance import __version__
-from conformance.redact import redact_text
 from conformance.report.gate import Gate
 from conformance.report.html import STYLE, banner_html
 from conformance.report.matrix import build_matrix
+from conformance.transport.redact import redact_text
 
 REPORT_FILES = ("summary.json", "conformance.html", "junit.xml")
 
@@ -27,7 +27,7 @@ def clear_reports(report_dir: Path) -> None:
 
 def write_stub_reports(report_dir: Path, outcome: str, reason: str) -> None:
     """All three reports for a run that ended with `outcome` before any check ran."""
-    from conformance.report.writer import SUMMARY_SCHEMA_VERSION, write_summary
+    from conformance.report.summary import SUMMARY_SCHEMA_VERSION, write_summary
 
     reason = redact_text(reason)
     clear_reports(report_dir)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.redact import redact_text
 from conformance.report.diff import is_empty, other_changes
-from conformance.report.matrix import LEVELS, Matrix
+from conformance.report.matrix import Matrix
 from conformance.report.records import TestRecord
-from conformance.verdicts import headline
+from conformance.transport.redact import redact_text
+from conformance.vocabulary import LEVELS, headline
 
 
 def summary_lines(summary: dict[str, Any]) -> list[str]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from conformance.verdicts import combine
+from conformance.vocabulary import combine
 
 if TYPE_CHECKING:
     from conformance.report.matrix import Matrix, Row

@@ -6,10 +6,7 @@ SHOULD) and no other MUST check fails, save those its `may_also_break` allows.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -19,13 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import (
-    PROFILES,
-    Check,
-    item_check_id,
-    matches,
-    matching,
-)
+from conformance.catalogue import item_check_id, matches, matching
+from conformance.reference.proof import Check
+from conformance.session.inprocess import run_in_process
+from conformance.vocabulary import PROFILES
 
 # A stalled stream must cost a mutant run one second, not the default fifteen.
 MUTANT_ARGS = ("--stream-idle-timeout=1", "--request-timeout=10", "--max-requests=2000")
@@ -100,14 +94,12 @@ def run_suite(
     """
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="apex-mutant-") as tmp:
-        os.environ["APEX_API_KEY"] = api_key  # never on a command line
         args = [
             "--pyargs", *modules,
             f"--base-url={base_url}", f"--profile={profile}", f"--report-dir={tmp}",
             "-q", "-p", "no:cacheprovider", "-o", "addopts=", *MUTANT_ARGS, *extra,
         ]  # fmt: skip
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            code = int(pytest.main(args, plugins=[_Only(only)] if only else []))
+        code, _ = run_in_process(args, api_key, [_Only(only)] if only else [])
         summary_path = Path(tmp) / "summary.json"
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     rows = summary.get("requirements", [])
@@ -186,8 +178,8 @@ def _run_one(job: tuple[str, str, str, list[Check]]) -> Outcome:
 
 def run_zoo(names: list[str], jobs: int = 2) -> list[Outcome]:
     """Run the suite against each named server of one shared zoo, in `jobs` processes."""
-    from conformance.catalogue import collect_checks
     from conformance.reference.app import create_zoo_app
+    from conformance.reference.proof import collect_checks
     from conformance.reference.runner import ServerThread, generate_api_key
 
     known = collect_checks()

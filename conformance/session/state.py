@@ -9,15 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.client import ApexClient
-from conformance.settings import Settings
-from conformance.shared import Budget, RateLimiter
-from conformance.spend import Spend
-from conformance.target import Target
+from conformance.config.settings import Settings
+from conformance.config.target import Target
+from conformance.transport.client import ApexClient
+from conformance.transport.limits import Budget, RateLimiter, Spend
 
 if TYPE_CHECKING:
-    from conformance.discovery import Models
     from conformance.report.records import TestRecord
+    from conformance.session.model_choice import Models
 
 
 @dataclass

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from conformance import payloads
-from conformance.client import ApexClient
+from conformance.spec import payloads
+from conformance.transport.client import ApexClient
 
 # The document gives no field that tells a chat model from an image model, so names decide.
 _IMAGE_NAME = re.compile(

@@ -1,8 +1,26 @@
-"""Verdict words, how checks combine into a requirement's verdict, and the gate's outcomes."""
+"""The suite's words, in one place: levels, profiles, verdicts, gate outcomes, exit codes.
+
+Every other module takes these from here. Imports nothing of the suite.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
+
+Level = Literal["MUST", "SHOULD", "INFO"]
+LEVELS: tuple[Level, ...] = ("MUST", "SHOULD", "INFO")
+# A check with several requirements is judged at the strictest of their levels.
+LEVEL_RANK: dict[str, int] = {"INFO": 0, "SHOULD": 1, "MUST": 2}
+
+Profile = Literal["smoke", "standard", "full"]
+# Each profile checks everything the ones before it check.
+PROFILES: tuple[Profile, ...] = ("smoke", "standard", "full")
+FailOn = Literal["must", "should"]
+FAIL_ON: tuple[FailOn, ...] = ("must", "should")
+
+# A check's (and a requirement's) verdicts, in the order the reports show them.
+VERDICT_WORDS = ("passed", "failed", "warned", "skipped", "error", "info", "waived")
 
 # A requirement's verdict is the worst of its checks' verdicts; this is the order of "worse".
 SEVERITY: dict[str, int] = {

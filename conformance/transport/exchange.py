@@ -7,8 +7,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.redact import REDACTED, redact_text
-from conformance.sse import Event, FramingIssue
+from conformance.transport.redact import REDACTED, redact_text
+from conformance.transport.sse import Event, FramingIssue
 
 TRANSCRIPT_BODY_LIMIT = 2000
 # How the configured key is named in transcripts (client.py sends it under this label).

@@ -24,14 +24,3 @@ class Target:
         if self.server is not None:
             self.server.__exit__(None, None, None)
             self.server = None
-
-
-def start_embedded(faults: tuple[str, ...] = ()) -> Target:
-    """Start the reference ApexApi server in this process on a free loopback port."""
-    from conformance.reference.app import create_app
-    from conformance.reference.runner import ServerThread, generate_api_key
-
-    key = generate_api_key()
-    server = ServerThread(create_app(key, faults=faults))
-    server.__enter__()
-    return Target(server.base_url, key, embedded=True, server=server)

@@ -5,13 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-Profile = Literal["smoke", "standard", "full"]
-FailOn = Literal["must", "should"]
-
-PROFILES: tuple[Profile, ...] = ("smoke", "standard", "full")
-FAIL_ON: tuple[FailOn, ...] = ("must", "should")
+from conformance.vocabulary import PROFILES, FailOn, Profile
 
 # Requests a whole run (all xdist workers together) may send before checks report
 # "error: budget", per profile: about twice what a run against the reference sends.

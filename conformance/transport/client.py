@@ -11,12 +11,11 @@ from typing import Any, TypeVar
 
 import httpx
 
-from conformance.exchange import CONFIGURED_KEY, Credential, Exchange, StreamExchange
-from conformance.redact import redact_headers, register_secret
-from conformance.settings import Settings
-from conformance.shared import Budget, RateLimiter
-from conformance.spend import Spend
-from conformance.sse import EventStreamReader
+from conformance.config.settings import Settings
+from conformance.transport.exchange import CONFIGURED_KEY, Credential, Exchange, StreamExchange
+from conformance.transport.limits import Budget, RateLimiter, Spend
+from conformance.transport.redact import redact_headers, register_secret
+from conformance.transport.sse import EventStreamReader
 
 ExchangeT = TypeVar("ExchangeT", bound=Exchange)
 

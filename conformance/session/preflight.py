@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance import payloads
-from conformance.client import ApexClient, CouldNotJudge
-from conformance.discovery import chat_requests, image_requests, serves
-from conformance.exchange import Exchange
+from conformance.session.model_choice import chat_requests, image_requests, serves
+from conformance.spec import payloads
+from conformance.transport.client import ApexClient, CouldNotJudge
+from conformance.transport.exchange import Exchange
 
 # An unknown model: rejected before any generation, so the key probe costs nothing.
 PROBE_MODEL = "apex-conformance/no-such-model-7f3a"

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from conformance.settings import DEFAULT_MAX_REQUESTS, FAIL_ON, PROFILES, Settings, env
+from conformance.config.settings import DEFAULT_MAX_REQUESTS, Settings, env
+from conformance.vocabulary import FAIL_ON, PROFILES
 
 
 @dataclass(frozen=True)

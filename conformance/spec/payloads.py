@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conformance import schemas
+from conformance.spec import schemas
 
 # 16 is the floor some providers enforce (OpenRouter docs), and it keeps every reply cheap.
 MAX_TOKENS = 16

@@ -13,22 +13,23 @@ from typing import Any
 import pytest
 
 import conformance.contract
-from conformance import options
 from conformance.catalogue import requirements
-from conformance.client import CouldNotJudge
-from conformance.discovery import Models, choose_models
-from conformance.preflight import Stop, preflight
-from conformance.redact import redact_text
+from conformance.config import options
+from conformance.config.settings import env
+from conformance.config.target import Target
 from conformance.report import records
 from conformance.report.matrix import PROFILE_SKIP
 from conformance.report.stub import clear_reports, write_stub_reports
-from conformance.report.writer import ReportInputs, load_inputs, write_reports
-from conformance.settings import env
-from conformance.state import STATE, RunState
-from conformance.target import Target, start_embedded
+from conformance.report.summary import ReportInputs, load_inputs
+from conformance.session.finish import write_reports
+from conformance.session.model_choice import Models, choose_models
+from conformance.session.preflight import Stop, preflight
+from conformance.session.state import STATE, RunState
+from conformance.transport.client import CouldNotJudge
+from conformance.transport.redact import redact_text
+from conformance.vocabulary import LEVEL_RANK
 
 CONTRACT_DIR = Path(conformance.contract.__file__).resolve().parent
-_LEVEL_RANK = {"INFO": 0, "SHOULD": 1, "MUST": 2}
 # The --waivers and --compare files, read once on the controller before any request.
 _INPUTS = pytest.StashKey[ReportInputs]()
 
@@ -141,6 +142,9 @@ def _resolve_target(config: pytest.Config) -> Target:
         return Target(workerinput["apex_base_url"], workerinput["apex_api_key"], embedded=True)
     base_url = config.getoption("base_url", None) or env("APEX_BASE_URL")
     if not base_url:
+        # Imported here: the server's web stack is loaded only when it is needed.
+        from conformance.session.embedded import start_embedded
+
         return start_embedded()
     api_key = options.value(config, "--api-key")
     if not api_key:
@@ -236,7 +240,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
         if not ids:
             continue
-        level = max((catalogue[i].level for i in ids), key=_LEVEL_RANK.__getitem__)
+        level = max((catalogue[i].level for i in ids), key=LEVEL_RANK.__getitem__)
         item.user_properties += [
             (records.REQUIREMENTS, ",".join(ids)),
             (records.LEVEL, level),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.exchange import Exchange
-from conformance.schemas import problems_at
+from conformance.spec.schemas import problems_at
+from conformance.transport.exchange import Exchange
 
 SNIPPET = 300
 
