@@ -46,7 +46,7 @@ from schemathesis.specs.openapi.checks import (
 
 from conformance.config.settings import Settings
 from conformance.session.state import STATE
-from conformance.spec import schemas
+from conformance.spec import payloads, schemas
 from conformance.transport.client import CouldNotJudge, admit
 from conformance.transport.exchange import Exchange, StreamExchange
 from conformance.transport.limits import Budget, RateLimiter, Spend
@@ -56,8 +56,6 @@ from conformance.vocabulary import Profile
 
 CHAT = "POST /chat/completions"
 IMAGES = "POST /images/generations"
-# The floor some providers enforce (interpretation 5); every chat request stays at or below it.
-MAX_TOKENS = 16
 # Positive chat bodies are cut to this many messages of this many characters: prompt tokens
 # cost money too, and Hypothesis likes long strings.
 MAX_MESSAGES = 4
@@ -67,7 +65,6 @@ ROLES = ("system", "user", "assistant")
 REQUEST_COMPONENT = {CHAT: "ChatCompletionRequest", IMAGES: "ImageRequest"}
 # Integer fields whose "16"-for-16 coercion is a SHOULD failure, not a MUST (interpretation 3).
 LAX_INTEGER_FIELDS = {CHAT: ("max_tokens",), IMAGES: ("n",)}
-_MODEL_ID = re.compile(r"^[^/\s]+/\S+$")
 _NUMERIC = re.compile(r"^\s*[-+]?\d+(\.0*)?\s*$")
 # schemathesis filters keys containing these words from reproductions. Its default list has
 # "token", which hides `max_tokens` (research: pitfall 4); Authorization stays filtered as an
@@ -242,9 +239,9 @@ def shape_body(
     if model is not None and _is_model_id(shaped.get("model")) and not keep_model:
         shaped["model"] = model
     if label == CHAT:
-        tokens = shaped.get("max_tokens", MAX_TOKENS)
-        if _is_int(tokens) and int(tokens) >= 1:
-            shaped["max_tokens"] = min(int(tokens), MAX_TOKENS)
+        tokens = shaped.get("max_tokens", payloads.MAX_TOKENS)
+        if schemas.is_integer(tokens) and int(tokens) >= 1:
+            shaped["max_tokens"] = min(int(tokens), payloads.MAX_TOKENS)
         if not negative:
             shaped["messages"] = _plain_messages(shaped.get("messages"))
             if shaped.get("stream") is True:
@@ -253,7 +250,7 @@ def shape_body(
                 shaped["stream"] = False
     elif label == IMAGES:
         count: Any = shaped.get("n")
-        if _is_int(count) and int(count) > 1:
+        if schemas.is_integer(count) and int(count) > 1:
             shaped["n"] = 1
     return shaped
 
@@ -275,13 +272,7 @@ def _plain_messages(messages: Any) -> Any:
 
 
 def _is_model_id(value: object) -> bool:
-    return isinstance(value, str) and _MODEL_ID.match(value) is not None
-
-
-def _is_int(value: object) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    return isinstance(value, str) and schemas.model_id_pattern().match(value) is not None
 
 
 # --- Checks -----------------------------------------------------------------------------
@@ -401,8 +392,6 @@ class Fuzzer:
     budget: Budget
     limiter: RateLimiter
     touched: list[Exchange] | None = None
-    # Requests sent, by test ("negative"/"positive") and operation: the figures for the bench.
-    sent: dict[str, int] = field(default_factory=dict)
     plan: Plan = field(init=False)
     negative_checks: list[CheckFunction] = field(init=False)
 
@@ -439,8 +428,6 @@ class Fuzzer:
                 f"connection: {case.method} {case.operation.path} got no answer within "
                 f"{timeout[1]:g} s ({type(exc).__name__})"
             ) from exc
-        counter = f"{'negative' if negative else 'positive'} {label}"
-        self.sent[counter] = self.sent.get(counter, 0) + 1
         self._account(response)
         case.validate_response(
             response,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,19 +24,36 @@ class Option:
     positive: bool = False  # a count, a rate or a duration: zero or less is a mistake
 
 
+def _default(name: str) -> Any:
+    """A setting's default, declared once: on Settings."""
+    return next(f.default for f in dataclasses.fields(Settings) if f.name == name)
+
+
 # One table, mirrored in the README's option table.
 OPTIONS = (
     Option("--api-key", "APEX_API_KEY", "API key of the target (prefer the environment variable)."),
     Option("--chat-model", "APEX_CHAT_MODEL", "Chat model to test (default: cheapest listed)."),
     Option("--image-model", "APEX_IMAGE_MODEL", "Image model to test (default: cheapest listed)."),
-    Option("--profile", "APEX_PROFILE", "How much to check.", "standard", str, PROFILES),
-    Option("--fail-on", "APEX_FAIL_ON", "Lowest level that fails the run.", "must", str, FAIL_ON),
-    Option("--report-dir", "APEX_REPORT_DIR", "Where HTML, JUnit and JSON reports go.", "reports"),
+    Option("--profile", "APEX_PROFILE", "How much to check.", _default("profile"), str, PROFILES),
+    Option(
+        "--fail-on",
+        "APEX_FAIL_ON",
+        "Lowest level that fails the run.",
+        _default("fail_on"),
+        str,
+        FAIL_ON,
+    ),
+    Option(
+        "--report-dir",
+        "APEX_REPORT_DIR",
+        "Where HTML, JUnit and JSON reports go.",
+        str(_default("report_dir")),
+    ),
     Option(
         "--request-timeout",
         "APEX_REQUEST_TIMEOUT",
         "Seconds for one whole request.",
-        30.0,
+        _default("request_timeout"),
         float,
         positive=True,
     ),
@@ -43,7 +61,7 @@ OPTIONS = (
         "--stream-idle-timeout",
         "APEX_STREAM_IDLE_TIMEOUT",
         "Seconds a stream may stay silent.",
-        15.0,
+        _default("stream_idle_timeout"),
         float,
         positive=True,
     ),
@@ -65,7 +83,7 @@ OPTIONS = (
         float,
         positive=True,
     ),
-    Option("--seed", "APEX_SEED", "Seed for generated requests.", 20261127, int),
+    Option("--seed", "APEX_SEED", "Seed for generated requests.", _default("seed"), int),
     Option("--waivers", "APEX_WAIVERS", "YAML file of waived requirements."),
     Option("--compare", "APEX_COMPARE", "A previous summary.json to diff against."),
 )

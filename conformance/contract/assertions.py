@@ -39,11 +39,6 @@ def json_object(exchange: Exchange) -> dict[str, Any]:
     return body
 
 
-def is_int(value: object) -> bool:
-    """A JSON integer (booleans are not numbers in JSON)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def conforms(
     component: str, body: object, what: str, include: tuple[str, ...], exclude: tuple[str, ...] = ()
 ) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from itertools import accumulate
 
-from conformance.contract.assertions import is_int
 from conformance.spec import payloads
+from conformance.spec.schemas import is_integer
 
 USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
@@ -57,7 +57,7 @@ def usages_of(chunks):
 
 
 def int_usage(usage):
-    return isinstance(usage, dict) and all(is_int(usage.get(f)) for f in USAGE_FIELDS)
+    return isinstance(usage, dict) and all(is_integer(usage.get(f)) for f in USAGE_FIELDS)
 
 
 def finish_reasons(chunks):
@@ -98,7 +98,7 @@ def reply_text(exchange):
 def cut_by_max_tokens(reasons, usage):
     """Whether a reply used all of max_tokens: finish_reason "length", or the tokens say so."""
     tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
-    return "length" in reasons or (is_int(tokens) and tokens >= payloads.MAX_TOKENS)
+    return "length" in reasons or (is_integer(tokens) and tokens >= payloads.MAX_TOKENS)
 
 
 def delta_defect(pieces, reply):

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from conformance.contract.assertions import accepted, conforms, is_int, json_object, rejected, shown
+from conformance.contract.assertions import accepted, conforms, json_object, rejected, shown
 from conformance.contract.cases import CHAT, rejection_params
 from conformance.spec import payloads
-from conformance.spec.schemas import problems_at
+from conformance.spec.schemas import is_integer, problems_at
 
 # Stop forms whose acceptance the document states (CHAT-11), then the two unusual strings.
 ACCEPTED_STOPS = ("string", "array of 1", "array of 2", "array of 3", "array of 4")
@@ -82,7 +82,7 @@ def first_choice(body):
 def usage_of(body):
     usage = body.get("usage")
     fields = ("prompt_tokens", "completion_tokens", "total_tokens")
-    if not isinstance(usage, dict) or not all(is_int(usage.get(f)) for f in fields):
+    if not isinstance(usage, dict) or not all(is_integer(usage.get(f)) for f in fields):
         pytest.skip("no integer usage to inspect; CHAT-06 judges it")
     return usage
 
@@ -324,7 +324,7 @@ def test_every_answer_usage_total(apex):
     def wrong_total(body):
         usage = body.get("usage")
         fields = ("prompt_tokens", "completion_tokens", "total_tokens")
-        if not isinstance(usage, dict) or not all(is_int(usage.get(f)) for f in fields):
+        if not isinstance(usage, dict) or not all(is_integer(usage.get(f)) for f in fields):
             return []  # CHAT-06 judges missing or non-integer usage
         prompt, completion, total = (usage[f] for f in fields)
         if total == prompt + completion:

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from conformance.contract.assertions import is_int, json_object, shown
+from conformance.contract.assertions import json_object, shown
 from conformance.contract.streams import (
     USAGE_FIELDS,
     choices_of,
@@ -28,6 +28,7 @@ from conformance.contract.streams import (
     usages_of,
 )
 from conformance.spec import payloads, schemas
+from conformance.spec.schemas import is_integer
 
 CHAT = "/chat/completions"
 FINISH_REASONS = set(schemas.enum("FinishReason"))
@@ -335,7 +336,9 @@ def _usage_fields(exchange):
         if not isinstance(usage, dict):
             problems.append(f"usage is {usage!r}, expected an object")
             continue
-        wrong = {f: usage.get(f) for f in USAGE_FIELDS if not is_int(usage.get(f)) or usage[f] < 0}
+        wrong = {
+            f: usage.get(f) for f in USAGE_FIELDS if not is_integer(usage.get(f)) or usage[f] < 0
+        }
         if wrong:
             problems.append(f"usage fields are not non-negative integers: {wrong}")
     return problems

@@ -340,7 +340,6 @@ def _judge(
             report.sections.append(("Transcript (Authorization redacted)", transcript))
             report.sections.append(("Reproduce", touched[-1].curl()))
     report.user_properties = [*report.user_properties, *extra]
-    item.user_properties.append(("verdict", verdict))
 
 
 def _ids(props: dict[str, object]) -> list[str]:

@@ -12,7 +12,7 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 
 import yaml
 
@@ -83,6 +83,19 @@ def enum(component: str, prop: str | None = None) -> tuple[str, ...]:
     if prop is not None:
         schema = schema["properties"][prop]
     return tuple(schema["enum"])
+
+
+@cache
+def model_id_pattern() -> re.Pattern[str]:
+    """The provider/model form of a model ID, as components/schemas/ModelId states it."""
+    return re.compile(str(_load()["components"]["schemas"]["ModelId"]["pattern"]))
+
+
+def is_integer(value: object) -> TypeGuard[int | float]:
+    """A JSON integer as JSON Schema reads one: 16 and 16.0 are, 16.5 and true are not."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
 def component_names() -> list[str]:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.spec.schemas import is_integer
 from conformance.transport.exchange import Exchange, StreamExchange
 
 
@@ -109,8 +110,8 @@ class Spend:
             return
         for name in ("prompt_tokens", "completion_tokens"):
             value = usage.get(name)
-            if isinstance(value, int) and not isinstance(value, bool):
-                setattr(self, name, getattr(self, name) + value)
+            if is_integer(value):
+                setattr(self, name, getattr(self, name) + int(value))
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
