@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -176,8 +177,13 @@ def _run_one(job: tuple[str, str, str, list[Check]]) -> Outcome:
     return run_fault(*job)
 
 
-def run_zoo(names: list[str], jobs: int = 2) -> list[Outcome]:
-    """Run the suite against each named server of one shared zoo, in `jobs` processes."""
+def run_zoo(
+    names: list[str], jobs: int = 2, progress: Callable[[Outcome, int, int], None] | None = None
+) -> list[Outcome]:
+    """Run the suite against each named server of one shared zoo, in `jobs` processes.
+
+    `progress` hears of each outcome as it comes (done, of how many); the list keeps `names`' order.
+    """
     from conformance.reference.app import create_zoo_app
     from conformance.reference.proof import collect_checks
     from conformance.reference.runner import ServerThread, generate_api_key
@@ -188,7 +194,13 @@ def run_zoo(names: list[str], jobs: int = 2) -> list[Outcome]:
         work = [(server.origin, key, name, known) for name in names]
         # Spawned workers: a fork would copy the server thread's locks mid-flight.
         with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn")) as pool:
-            return list(pool.map(_run_one, work))
+            futures = {pool.submit(_run_one, job): job[2] for job in work}
+            done: dict[str, Outcome] = {}
+            for future in as_completed(futures):
+                done[futures[future]] = future.result()
+                if progress is not None:
+                    progress(done[futures[future]], len(done), len(work))
+            return [done[name] for name in names]
 
 
 def proven(outcome: Outcome) -> bool:
@@ -230,18 +242,32 @@ CONFORMING = (
 )  # fmt: skip
 
 
+def _unclean(outcome: Outcome) -> list[str]:
+    """What a conforming server must never get: a failed, warned or error requirement."""
+    return sorted(r for r, v in outcome.verdicts.items() if v in ("failed", "warned", "error"))
+
+
 def main(jobs: int = 2, only: list[str] | None = None) -> int:
     """Print the kill matrix; non-zero below 100 % or on any false alarm."""
     from conformance.reference.faults import FAULTS
 
     started = time.monotonic()
-    outcomes = run_zoo([*CONFORMING, *(only or FAULTS)], jobs)
+
+    def show(outcome: Outcome, done: int, total: int) -> None:
+        if outcome.expected:
+            verdict = "proven" if proven(outcome) else "NOT PROVEN"
+        else:
+            bad = _unclean(outcome)
+            verdict = f"FALSE ALARM on {', '.join(bad)}" if bad else "passes"
+        print(f"[{done}/{total}] {outcome.name}: {verdict} ({outcome.seconds:.1f} s)", flush=True)
+
+    outcomes = run_zoo([*CONFORMING, *(only or FAULTS)], jobs, show)
     conforming, faults = outcomes[: len(CONFORMING)], outcomes[len(CONFORMING) :]
     for line in format_matrix(faults):
         print(line)
     false_alarms = 0
     for outcome in conforming:
-        bad = sorted(r for r, v in outcome.verdicts.items() if v in ("failed", "warned", "error"))
+        bad = _unclean(outcome)
         false_alarms += len(bad)
         print(f"{outcome.name} (profile full, must pass): {bad or 'no failures or warnings'}")
     print(f"wall time: {time.monotonic() - started:.1f} s with {jobs} processes")
