@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
 import socket
 import socketserver
 import struct
@@ -108,3 +109,34 @@ class Slow:
         if scope["type"] == "http":
             await asyncio.sleep(self.delay)
         await self.app(scope, receive, send)
+
+
+class _HtmlPage(http.server.BaseHTTPRequestHandler):
+    """A web site, not an API: every path answers with the same HTML page."""
+
+    PAGE = b"<!doctype html><html><body><h1>Welcome to our site</h1></body></html>"
+
+    def _answer(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(self.PAGE)))
+        self.end_headers()
+        self.wfile.write(self.PAGE)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def html_site() -> Iterator[str]:
+    """A web server that is no API at all; yields its origin (no /v1)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HtmlPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import signal
-import socketserver
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +22,7 @@ from conformance.vocabulary import (
     EXIT_NOT_JUDGED,
     EXIT_USAGE,
 )
-from tests.misbehaving import Slow
+from tests.misbehaving import Slow, html_site
 from tests.test_reports import Run, run_with_reports
 
 REPORTS = ("summary.json", "conformance.html", "junit.xml")
@@ -77,29 +74,13 @@ def test_base_url_without_v1_says_did_you_mean(reference, stale_reports):
 
 
 @pytest.fixture(scope="module")
-def html_site() -> Iterator[str]:
-    """A web server that is not an API: every path is an HTML page."""
-
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<!doctype html><title>Welcome</title><h1>It works</h1>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def web_site() -> Iterator[str]:
+    with html_site() as origin:
+        yield origin
 
 
-def test_html_site_is_not_an_api(html_site, tmp_path):
-    run = run_with_reports(html_site + "/v1", generate_api_key(), tmp_path / "r", "-q")
+def test_html_site_is_not_an_api(web_site, tmp_path):
+    run = run_with_reports(web_site + "/v1", generate_api_key(), tmp_path / "r", "-q")
     assert run.exit_code == EXIT_COULD_NOT_JUDGE
     text = "\n".join(short(run))
     assert "no OpenAI-format API" in text and "text/html" in text

@@ -15,17 +15,16 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from conformance.reference.runner import generate_api_key
+from tests.misbehaving import html_site
 
 ROOT = Path(__file__).resolve().parents[1]
 # Set in every process this test starts: a clone's own run of this test would recurse.
@@ -184,34 +183,10 @@ def reference(newcomer: Newcomer, tmp_path_factory: pytest.TempPathFactory) -> I
             server.wait()
 
 
-class _HtmlPage(BaseHTTPRequestHandler):
-    """A web site, not an API: every path answers with the same HTML page."""
-
-    PAGE = b"<!doctype html><html><body><h1>Welcome to our site</h1></body></html>"
-
-    def _answer(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(self.PAGE)))
-        self.end_headers()
-        self.wfile.write(self.PAGE)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def web_site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _HtmlPage)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with html_site() as origin:
+        yield origin
 
 
 def test_main_job_in_a_fresh_clone(newcomer: Newcomer):
