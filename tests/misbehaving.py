@@ -70,13 +70,8 @@ class _Server(socketserver.ThreadingTCPServer):
 def raw_server(mode: str) -> Iterator[str]:
     """A raw TCP server in one of the modes above; yields its base URL."""
     server = _Server(mode)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(server) as origin:
+        yield origin + "/v1"
 
 
 class RateLimited:
@@ -132,7 +127,13 @@ class _HtmlPage(http.server.BaseHTTPRequestHandler):
 @contextmanager
 def html_site() -> Iterator[str]:
     """A web server that is no API at all; yields its origin (no /v1)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HtmlPage)
+    with _serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HtmlPage)) as origin:
+        yield origin
+
+
+@contextmanager
+def _serving(server: socketserver.TCPServer) -> Iterator[str]:
+    """Serve from a daemon thread until the block ends; yields the server's origin."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
