@@ -834,6 +834,7 @@ PROBES: dict[str, Probe] = {
         (u := _usage_chunk(c) or {}).get("total_tokens", 0)
         != u.get("prompt_tokens", 0) + u.get("completion_tokens", 0)
     ),
+    "img-no-endpoint": _status(_image(), 404),
     "img-no-url": lambda c: _first_image(c).keys() == {"revised_prompt"},
     "img-broken-url": lambda c: httpx.get(_first_image(c)["url"]).status_code == 404,
     "img-wrong-size": lambda c: fetch_png(_first_image(c)["url"]) == (128, 128),

@@ -56,12 +56,16 @@ class _Api:
 
     def routes(self) -> list[Route]:
         guard = self._guarded
-        return [
+        routes = [
             Route("/v1/models", guard(self.list_models), methods=["GET"]),
             Route("/v1/chat/completions", guard(self.chat_completions), methods=["POST"]),
             Route("/v1/images/generations", guard(self.generate_images), methods=["POST"]),
             Route(images.FILES_PATH + "/{name}", guard(self.image_file), methods=["GET"]),
         ]
+        if "img-no-endpoint" in self.faults:
+            # A gateway that lists image models but never mounted the route.
+            routes = [r for r in routes if r.path != "/v1/images/generations"]
+        return routes
 
     async def list_models(self, request: Request) -> Response:
         if "auth-models-public" not in self.faults:
