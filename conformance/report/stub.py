@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
-from xml.etree import ElementTree
 
 from conformance import __version__
 from conformance.report.gate import Gate
 from conformance.report.html import STYLE, banner_html
+from conformance.report.junit import junit_xml
 from conformance.report.matrix import build_matrix
 from conformance.transport.redact import redact_text
 
@@ -57,11 +57,4 @@ def write_stub_reports(report_dir: Path, outcome: str, reason: str) -> None:
         f"{banner_html(summary)}<p>No check ran: {escape(reason)}</p></div></body></html>"
     )
     (report_dir / "conformance.html").write_text(page, "utf-8")
-    suite = ElementTree.Element("testsuite", name="apex-conformance", tests="1", failures="1")
-    case = ElementTree.SubElement(suite, "testcase", classname="apex-conformance", name="gate")
-    text = f"{outcome.upper()}: {reason}"  # as the gate test case of a full run says it
-    failure = ElementTree.SubElement(case, "failure", message=text)
-    failure.text = text
-    root = ElementTree.Element("testsuites")
-    root.append(suite)
-    ElementTree.ElementTree(root).write(report_dir / "junit.xml", "utf-8", xml_declaration=True)
+    (report_dir / "junit.xml").write_bytes(junit_xml(summary))

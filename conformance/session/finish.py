@@ -11,6 +11,7 @@ from typing import Any
 from conformance import __version__
 from conformance.config.settings import Settings
 from conformance.report.gate import Gate
+from conformance.report.junit import junit_xml
 from conformance.report.summary import ReportInputs, summarize, write_summary
 from conformance.session.state import RunState
 from conformance.transport.redact import REDACTED
@@ -78,10 +79,11 @@ def configuration(settings: Settings) -> dict[str, Any]:
 def write_reports(
     state: RunState, inputs: ReportInputs | None = None, other_failures: int = 0
 ) -> Gate:
-    """Summarize the run and write summary.json; the summary stays on the state, for the
-    HTML hook and the terminal, which are rendered from it alone."""
+    """Summarize the run and write summary.json and junit.xml; the summary stays on the
+    state, for the HTML hook and the terminal, which are rendered from it alone."""
     gate, state.summary = summarize(
         state.records, run_facts(state), inputs or ReportInputs(), state.stopped, other_failures
     )
     write_summary(state.settings.report_dir, state.summary)
+    (state.settings.report_dir / "junit.xml").write_bytes(junit_xml(state.summary))
     return gate

@@ -117,12 +117,9 @@ def _configure_run(config: pytest.Config, report_dir: Path | None) -> None:
         # Verdicts replace pytest's tracebacks with their own words, so skip building them:
         # a long traceback per check costs seconds on a target that fails everything.
         config.option.tbstyle = "line"
-    if report_dir is not None:
-        if not config.option.htmlpath:
-            config.option.htmlpath = str(report_dir / "conformance.html")
-            config.option.self_contained_html = True
-        if not config.option.xmlpath:
-            config.option.xmlpath = str(report_dir / "junit.xml")
+    if report_dir is not None and not config.option.htmlpath:
+        config.option.htmlpath = str(report_dir / "conformance.html")
+        config.option.self_contained_html = True
 
 
 def _xdist_workers(config: pytest.Config) -> int:
@@ -406,8 +403,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         1 for r in state.records if r.verdict in ("failed", "error")
     )
     gate = write_reports(state, config.stash[_INPUTS], max(0, other_failures))
-    if gate.verdict not in ("passed", "failed"):
-        _report_gate(config, gate.verdict, gate.reasons)
     session.exitstatus = gate.exit_code
 
 
@@ -423,19 +418,6 @@ _STOPS: dict[int, tuple[str, str]] = {
     ),
     pytest.ExitCode.USAGE_ERROR: ("usage-error", "a usage error stopped the run"),
 }
-
-
-def _report_gate(config: pytest.Config, outcome: str, reasons: list[str]) -> None:
-    """One extra test case, so JUnit readers and pytest-html show an outcome without verdicts."""
-    text = f"{outcome.upper()}: " + "\n".join(reasons)
-    location = ("apex-conformance", None, "gate")
-    failed = pytest.TestReport("apex-conformance::gate", location, {}, "failed", text, "call")
-    passed = pytest.TestReport("apex-conformance::gate", location, {}, "passed", None, "teardown")
-    # Not to the terminal: its compliance summary already says this, once.
-    terminal = config.pluginmanager.get_plugin("terminalreporter")
-    hook = config.pluginmanager.subset_hook_caller("pytest_runtest_logreport", [terminal])
-    for report in (failed, passed):
-        hook(report=report)
 
 
 def _hint_outside_repository(session: pytest.Session, exitstatus: int) -> None:
