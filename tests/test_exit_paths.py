@@ -18,6 +18,7 @@ from conformance.reference.app import create_app
 from conformance.reference.runner import ServerThread, generate_api_key
 from conformance.vocabulary import (
     EXIT_COULD_NOT_JUDGE,
+    EXIT_INTERNAL_ERROR,
     EXIT_INTERRUPTED,
     EXIT_NOT_JUDGED,
     EXIT_USAGE,
@@ -221,6 +222,21 @@ def test_ctrl_c_leaves_partial_reports_marked_interrupted(tmp_path):
     assert "interrupted after" in summary["gate"]["reasons"][0]
     assert "Overall: INTERRUPTED" in (report_dir / "conformance.html").read_text()
     assert "INTERRUPTED:" in (report_dir / "junit.xml").read_text()
+
+
+class BrokenLoop:
+    """A plugin whose run loop breaks after the preflight: pytest's internal error."""
+
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        raise RuntimeError("the run loop broke")
+
+
+def test_internal_error_leaves_reports_that_say_so(reference, stale_reports):
+    base_url, key = reference
+    run = run_with_reports(base_url, key, stale_reports, "-q", plugins=(BrokenLoop(),))
+    assert run.exit_code == EXIT_INTERNAL_ERROR, run.output[-2000:]
+    assert_reports_say(run, "internal-error")
+    assert "internal error" in run.summary["gate"]["reasons"][0]
 
 
 def test_pytest_outside_the_repository_says_how_to_run(tmp_path):

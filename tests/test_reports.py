@@ -53,13 +53,15 @@ class Run:
         return dict(re.findall(r'<tr id="req-([A-Z]+-\d+)" class="r-([a-z]+)"', self.html))
 
 
-def run_with_reports(url: str, key: str, report_dir: Path, *args: str) -> Run:
+def run_with_reports(
+    url: str, key: str, report_dir: Path, *args: str, plugins: tuple[object, ...] = ()
+) -> Run:
     """Run the suite in this process, keeping its reports and its terminal output."""
     argv = [
         "--pyargs", "conformance.contract", f"--base-url={url}", f"--report-dir={report_dir}",
         "-p", "no:cacheprovider", "-o", "addopts=", *MUTANT_ARGS, *args,
     ]  # fmt: skip
-    code, output = run_in_process(argv, key)
+    code, output = run_in_process(argv, key, plugins)
     return Run(code, output, report_dir)
 
 
