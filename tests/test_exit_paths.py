@@ -182,6 +182,31 @@ def test_no_image_model_is_not_judged_and_names_the_option(tmp_path):
     assert "--image-model" in " ".join(str(r) for r in run.summary["gate"]["reasons"])
 
 
+class ImagesModelNotFound:
+    """Answers every image request 404 "model not found": no model to judge, the route is there."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/images/generations"):
+            await self.app(scope, receive, send)
+            return
+        body = b'{"error": {"message": "The model does not exist.", "code": "model_not_found"}}'
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 404, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def test_model_not_found_everywhere_is_not_judged_not_failed(tmp_path):
+    key = generate_api_key()
+    with ServerThread(ImagesModelNotFound(create_app(key))) as server:
+        run = run_with_reports(server.base_url, key, tmp_path / "r", "--profile=smoke")
+    rows = {r["id"]: r for r in run.summary["requirements"]}
+    assert rows["IMG-01"]["verdict"] == "error", rows["IMG-01"]
+    assert run.exit_code == EXIT_NOT_JUDGED, run.output[-2000:]
+
+
 def test_profile_skips_say_which_profile(standard_report):
     rows = {r["id"]: r for r in standard_report.summary["requirements"]}
     full_only = [r for r in rows.values() if r["verdict"] == "skipped"]

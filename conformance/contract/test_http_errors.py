@@ -6,9 +6,8 @@ import pytest
 
 from conformance.contract.assertions import json_object, shown
 from conformance.contract.cases import Case, all_cases
+from conformance.session.model_choice import MISSING_PATH
 from conformance.spec import payloads
-
-UNKNOWN_PATH = "/apex-conformance-no-such-endpoint"
 
 
 def _exchange(apex, apex_models, source):
@@ -17,7 +16,7 @@ def _exchange(apex, apex_models, source):
         return source.send(apex, apex_models)
     if source == "no key":
         return apex.call("GET", "/models", credential=apex.credential(None, "no header"))
-    return apex.call("POST", UNKNOWN_PATH, json_body={"model": apex_models.chat})
+    return apex.call("POST", MISSING_PATH, json_body={"model": apex_models.chat})
 
 
 SOURCES = [

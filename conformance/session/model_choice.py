@@ -10,6 +10,7 @@ from typing import Any
 
 from conformance.spec import payloads
 from conformance.transport.client import ApexClient
+from conformance.transport.exchange import Exchange
 
 # The document gives no field that tells a chat model from an image model, so names decide.
 _IMAGE_NAME = re.compile(
@@ -18,6 +19,8 @@ _IMAGE_NAME = re.compile(
 )
 _NOT_CHAT_NAME = re.compile(r"embed|whisper|tts|moderation|rerank|transcribe", re.IGNORECASE)
 PROBE_CANDIDATES = 3
+# A path no ApexApi target serves: what its "not found" looks like.
+MISSING_PATH = "/apex-conformance-no-such-endpoint"
 # Model ids for a surface the target lacks and lists nothing for: its 404s are the verdict.
 PLACEHOLDER_CHAT_MODEL = "openai/gpt-4o-mini"
 PLACEHOLDER_IMAGE_MODEL = "openai/dall-e-2"
@@ -143,12 +146,22 @@ def serves(client: ApexClient, model: str, requests: Callable[[str], Requests]) 
 
 
 def _absent(client: ApexClient, path: str) -> bool:
-    """True when the endpoint itself is missing: a live route rejects `{}` with a 400.
+    """True when the endpoint itself is missing, not merely every model refused.
 
-    404 or 405 to a request with a valid key and a JSON body is a missing route, not a
-    missing model: the request names none.
+    A body naming no model goes to the endpoint and to a path that surely does not exist:
+    the route is missing when both get the same 404 or 405, word for word once each path
+    is blanked out. A live route that answers "model not found" with a 404 says so in
+    other words, and is then not judged rather than failed.
     """
-    return client.call("POST", path, json_body={}).status in (404, 405)
+    here = client.call("POST", path, json_body={})
+    nowhere = client.call("POST", MISSING_PATH, json_body={})
+    if here.status not in (404, 405) or here.status != nowhere.status:
+        return False
+    return _blank(here, path) == _blank(nowhere, MISSING_PATH)
+
+
+def _blank(exchange: Exchange, path: str) -> str:
+    return exchange.text.replace(path, "<path>")
 
 
 def _probe(
