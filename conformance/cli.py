@@ -83,7 +83,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _selftest(args: argparse.Namespace) -> int:
     from conformance.reference.faults import check_names
-    from conformance.reference.zoo import main as mutants_main
+    from conformance.reference.zoo import main as zoo_main
 
     if args.jobs < 1:
         return _usage(f"selftest: --jobs={args.jobs} must be at least 1")
@@ -91,7 +91,7 @@ def _selftest(args: argparse.Namespace) -> int:
         check_names(args.fault)
     except ValueError as exc:
         return _usage(f"selftest: {exc} (apex-conformance serve --list-faults lists them)")
-    return mutants_main(jobs=args.jobs, only=args.fault)
+    return zoo_main(jobs=args.jobs, only=args.fault)
 
 
 def main(argv: list[str] | None = None) -> int:

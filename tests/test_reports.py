@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from conformance.catalogue import requirements
-from conformance.reference.zoo import MUTANT_ARGS
+from conformance.reference.zoo import ZOO_ARGS
 from conformance.report.diff import diff_summaries
 from conformance.session.inprocess import run_in_process
 
@@ -59,7 +59,7 @@ def run_with_reports(
     """Run the suite in this process, keeping its reports and its terminal output."""
     argv = [
         "--pyargs", "conformance.contract", f"--base-url={url}", f"--report-dir={report_dir}",
-        "-p", "no:cacheprovider", "-o", "addopts=", *MUTANT_ARGS, *args,
+        "-p", "no:cacheprovider", "-o", "addopts=", *ZOO_ARGS, *args,
     ]  # fmt: skip
     code, output = run_in_process(argv, key, plugins)
     return Run(code, output, report_dir)

@@ -116,7 +116,7 @@ def test_always_429_is_an_error_never_a_failure():
 def test_slow_but_correct_target_passes():
     key = generate_api_key()
     with ServerThread(Slow(create_app(key), 2.0)) as server:
-        # The mutant runner's 1 s idle timeout would be shorter than the 2 s lag.
+        # The zoo runner's 1 s idle timeout would be shorter than the 2 s lag.
         modules = ("conformance.contract.test_models", "conformance.contract.test_stream")
         outcome = run_suite(server.base_url, key, "smoke", ("--stream-idle-timeout=15",), modules)
     judged = {r: v for r, v in outcome.verdicts.items() if r.startswith(("MODELS", "SSE"))}

@@ -29,7 +29,7 @@ from conformance.reference.variants import RATE_LIMIT_EVERY
 from conformance.reference.zoo import Outcome, run_suite
 from conformance.spec import schemas
 
-# The defaults of the options (mutant runs shorten them): a variant's latency is legal
+# The defaults of the options (zoo runs shorten them): a variant's latency is legal
 # within them, and a variant is judged as a real target would be.
 VARIANT_ARGS = ("--stream-idle-timeout=15", "--request-timeout=30", "--fail-on=should")
 CONTRACT = sorted(p.stem for p in Path(conformance.contract.__file__).parent.glob("test_*.py"))

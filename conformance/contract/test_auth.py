@@ -91,7 +91,7 @@ def request_for(endpoint: str, models: Models) -> tuple[str, str, Any]:
         return "GET", "/models", None
     if endpoint == "chat":
         return "POST", "/chat/completions", payloads.chat(models.chat or "openai/gpt-4o")
-    # The request discovery already sent: with the right key it is answered from the cache.
+    # The request model choice already sent: with the right key it is answered from the cache.
     body = models.image_request or payloads.image(models.image or "openai/dall-e-3")
     return "POST", "/images/generations", body
 

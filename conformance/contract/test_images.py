@@ -18,7 +18,7 @@ from conformance.spec import payloads
 
 @pytest.fixture(scope="module")
 def generated(apex, apex_models, image_model):
-    """The image request the model accepted during discovery (answered from the cache)."""
+    """The image request the model accepted during model choice (answered from the cache)."""
     body = apex_models.image_request or payloads.image(image_model)
     return body, apex.call("POST", IMAGES, json_body=body)
 

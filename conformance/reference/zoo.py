@@ -22,8 +22,8 @@ from conformance.reference.proof import Check
 from conformance.session.inprocess import run_in_process
 from conformance.vocabulary import PROFILES
 
-# A stalled stream must cost a mutant run one second, not the default fifteen.
-MUTANT_ARGS = ("--stream-idle-timeout=1", "--request-timeout=10", "--max-requests=2000")
+# A stalled stream must cost a zoo run one second, not the default fifteen.
+ZOO_ARGS = ("--stream-idle-timeout=1", "--request-timeout=10", "--max-requests=2000")
 
 
 @dataclass
@@ -94,11 +94,11 @@ def run_suite(
     `modules` and `only` (check ID patterns) narrow the run to some of its checks.
     """
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="apex-mutant-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="apex-zoo-") as tmp:
         args = [
             "--pyargs", *modules,
             f"--base-url={base_url}", f"--profile={profile}", f"--report-dir={tmp}",
-            "-q", "-p", "no:cacheprovider", "-o", "addopts=", *MUTANT_ARGS, *extra,
+            "-q", "-p", "no:cacheprovider", "-o", "addopts=", *ZOO_ARGS, *extra,
         ]  # fmt: skip
         code, _ = run_in_process(args, api_key, [_Only(only)] if only else [])
         summary_path = Path(tmp) / "summary.json"
@@ -232,7 +232,7 @@ def format_matrix(outcomes: list[Outcome]) -> list[str]:
 
 
 # Servers that must pass: the clean one and its conforming variants, save the two slow
-# ones, whose delays MUTANT_ARGS' one-second stream idle timeout would call a stall
+# ones, whose delays ZOO_ARGS' one-second stream idle timeout would call a stall
 # (tests/test_variants.py runs them with the default timeouts).
 CONFORMING = (
     "clean", "variant-freedoms", "variant-429", "variant-nulls", "variant-extras",
