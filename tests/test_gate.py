@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from conformance.catalogue import requirements
 from conformance.reference.zoo import run_suite
+from conformance.report import records
+from conformance.report.gate import Gate, decide
+from conformance.report.matrix import build_matrix
 from conformance.vocabulary import EXIT_COULD_NOT_JUDGE
 
 
@@ -36,3 +40,33 @@ def test_unreachable_target_cannot_be_judged():
     assert outcome.exit_code == EXIT_COULD_NOT_JUDGE
     assert "failed" not in outcome.verdicts.values()
     assert "passed" not in outcome.verdicts.values()
+
+
+def _record(req: str, verdict: str, message: str = "") -> records.TestRecord:
+    level = requirements()[req].level
+    return records.TestRecord(
+        f"conformance/contract/x.py::{req}", [req], level, verdict, message=message
+    )
+
+
+def _gate(checks: list[records.TestRecord], fail_on: str = "should") -> Gate:
+    judged = {r.requirements[0] for r in checks}
+    rest = [_record(req.id, "passed") for req in requirements().values() if req.id not in judged]
+    return decide(build_matrix([*checks, *rest]), fail_on, "full")
+
+
+def test_not_applicable_skip_does_not_hold_the_gate():
+    # SSE-14 compares a stream with a reproducible reply: a real LLM may offer none.
+    skipped = _record("SSE-14", "skipped", "the target's replies differ: nothing to compare")
+    assert _gate([skipped]).verdict == "passed"
+
+
+def test_error_or_no_check_is_not_judged():
+    errored = _record("CHAT-08", "error", "budget: the run's limit of 20 requests is spent")
+    assert _gate([errored]).verdict == "not-judged"
+    everything_but_chat_08 = [
+        _record(req.id, "passed") for req in requirements().values() if req.id != "CHAT-08"
+    ]
+    gate = decide(build_matrix(everything_but_chat_08), "must", "full")
+    assert gate.verdict == "not-judged"
+    assert gate.not_judged == ["CHAT-08"]

@@ -55,7 +55,7 @@ def decide(
     """Failed beats not-judged: a broken gated rule is news even when little else ran.
 
     Passed needs every gated requirement of the profile judged: an `error` (budget, rate
-    limit, timeouts, no model found) or a requirement no check judged is never a pass.
+    limit, timeouts, no model found) or a requirement no check ran for is never a pass.
     """
     levels = gated_levels(fail_on)
     gated = [row for row in matrix.rows if row.level in levels and in_profile(row, profile)]
@@ -67,7 +67,14 @@ def decide(
     failed_ids = [row.id for row in failed]
     if failed or reasons:
         return Gate("failed", fail_on, reasons, failed_ids)
-    unjudged = [row for row in gated if row.verdict in ("error", "skipped")]
+    # Skipped after its checks ran means not applicable to this target (a stream compared
+    # only where the target is reproducible, say): shown as skipped, never as passed. No
+    # check at all (deselected, not collected) is not judged, like an error.
+    unjudged = [
+        row
+        for row in gated
+        if row.verdict == "error" or (row.verdict == "skipped" and not row.checks)
+    ]
     if not matrix.judged():
         why = next((row.note for row in matrix.rows if row.verdict == "error" and row.note), "")
         cause = why or "no MUST or SHOULD requirement got a verdict (all skipped or errored)"
