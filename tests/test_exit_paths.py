@@ -238,9 +238,16 @@ def test_ctrl_c_leaves_partial_reports_marked_interrupted(tmp_path):
             # A job started in the background inherits SIGINT ignored: give Ctrl-C back.
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )  # fmt: skip
-        time.sleep(6)  # past the preflight, into the checks
+        assert proc.stdout is not None
+        seen = []
+        # Past the preflight and the collection, into the checks: then Ctrl-C.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("collected" in line for line in seen):
+            seen.append(proc.stdout.readline())
+        time.sleep(1)
         proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=60)
+        rest, _ = proc.communicate(timeout=60)
+        output = "".join(seen) + rest
     assert proc.returncode == EXIT_INTERRUPTED, output[-2000:]
     summary = json.loads((report_dir / "summary.json").read_text())
     assert summary["gate"]["verdict"] == "interrupted"
