@@ -39,6 +39,16 @@ def json_object(exchange: Exchange) -> dict[str, Any]:
     return body
 
 
+def reply_text(exchange: Exchange) -> str | None:
+    """The first choice's content of a 2xx JSON chat answer, or None."""
+    body = exchange.json_or_none() if 200 <= exchange.status < 300 else None
+    choices = body.get("choices") if isinstance(body, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, str) else None
+
+
 def conforms(
     component: str, body: object, what: str, include: tuple[str, ...], exclude: tuple[str, ...] = ()
 ) -> None:

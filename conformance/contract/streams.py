@@ -85,16 +85,6 @@ def stream_stop(pieces):
     return payloads.stop_word(text)
 
 
-def reply_text(exchange):
-    """The content of the first choice of a JSON answer, or None."""
-    body = exchange.json_or_none() if 200 <= exchange.status < 300 else None
-    try:
-        content = body["choices"][0]["message"]["content"]
-    except (TypeError, KeyError, IndexError):
-        return None
-    return content if isinstance(content, str) else None
-
-
 def cut_by_max_tokens(reasons, usage):
     """Whether a reply used all of max_tokens: finish_reason "length", or the tokens say so."""
     tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None

@@ -7,7 +7,14 @@ import re
 
 import pytest
 
-from conformance.contract.assertions import accepted, conforms, json_object, rejected, shown
+from conformance.contract.assertions import (
+    accepted,
+    conforms,
+    json_object,
+    rejected,
+    reply_text,
+    shown,
+)
 from conformance.contract.cases import CHAT, rejection_params
 from conformance.spec import payloads
 from conformance.spec.schemas import is_integer, problems_at
@@ -60,16 +67,6 @@ def stop_request(chat_model, stop_words, case):
         return payloads.chat(chat_model, payloads.NON_ASCII_PROMPT, stop=non_ascii_word)
     stop = payloads.WHITESPACE_STOP if case == WHITESPACE_STOP else payloads.stop_forms(word)[case]
     return {**payloads.stop_baseline(chat_model), "stop": stop}
-
-
-def reply_text(exchange):
-    """The first choice's content of a 2xx JSON answer, or None."""
-    body = exchange.json_or_none() if 200 <= exchange.status < 300 else None
-    choices = body.get("choices") if isinstance(body, dict) else None
-    first = choices[0] if isinstance(choices, list) and choices else None
-    message = first.get("message") if isinstance(first, dict) else None
-    content = message.get("content") if isinstance(message, dict) else None
-    return content if isinstance(content, str) else None
 
 
 def first_choice(body):

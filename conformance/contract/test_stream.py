@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from conformance.contract.assertions import json_object, shown
+from conformance.contract.assertions import json_object, reply_text, shown
 from conformance.contract.streams import (
     USAGE_FIELDS,
     choices_of,
@@ -22,7 +22,6 @@ from conformance.contract.streams import (
     int_usage,
     is_event_stream,
     objects_of,
-    reply_text,
     stream_stop,
     text_pieces,
     usages_of,
