@@ -44,14 +44,18 @@ class Models:
         return {}
 
 
-def list_models(client: ApexClient) -> list[dict[str, Any]]:
-    """The target's /models entries that have a string id (empty when unusable)."""
-    exchange = client.call("GET", "/models")
-    body = exchange.json_or_none() if exchange.status == 200 else None
+def listed(exchange: Exchange) -> list[dict[str, Any]] | None:
+    """The entries with a string id of a /models answer; None when it is no model list."""
+    body = exchange.json_or_none() if 200 <= exchange.status < 300 else None
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list):
-        return []
+        return None
     return [item for item in data if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
+
+def list_models(client: ApexClient) -> list[dict[str, Any]]:
+    """The target's /models entries that have a string id (empty when unusable)."""
+    return listed(client.call("GET", "/models")) or []
 
 
 def has_image_price(entry: dict[str, Any]) -> bool:

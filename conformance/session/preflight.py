@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.session.model_choice import chat_requests, image_requests, serves
+from conformance.session.model_choice import chat_requests, image_requests, listed, serves
 from conformance.spec import payloads
 from conformance.transport.client import ApexClient, CouldNotJudge
 from conformance.transport.exchange import Exchange
@@ -53,15 +53,6 @@ def preflight(client: ApexClient) -> None:
     _check_models(client, listing)
 
 
-def listed_ids(exchange: Exchange) -> list[str] | None:
-    """The ids of a /models answer, or None when it is not a model list."""
-    body = exchange.json_or_none() if 200 <= exchange.status < 300 else None
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, list):
-        return None
-    return [str(e["id"]) for e in data if isinstance(e, dict) and isinstance(e.get("id"), str)]
-
-
 def _not_an_api(exchange: Exchange) -> bool:
     """A missing route or a body that is not JSON: nothing here speaks the OpenAI format.
 
@@ -84,7 +75,7 @@ def _did_you_mean(client: ApexClient, base: str) -> str:
         return ""
     candidate = base.rstrip("/") + "/v1"
     probe = client.call("GET", candidate + "/models")
-    answers = listed_ids(probe) is not None or (
+    answers = listed(probe) is not None or (
         probe.status in (401, 403) and isinstance(probe.json_or_none(), dict)
     )
     return f"\nDid you mean --base-url={candidate} ?" if answers else ""
@@ -110,9 +101,10 @@ def _check_models(client: ApexClient, listing: Exchange) -> None:
     A model missing from the list that the target serves anyway is no typo: the run goes
     on, and MODELS-09 reports the list for leaving it out.
     """
-    ids = listed_ids(listing)
-    if ids is None:
+    entries = listed(listing)
+    if entries is None:
         return  # not a list: MODELS-01 judges it, and the options are taken as given
+    ids = [str(entry["id"]) for entry in entries]
     settings = client.settings
     options = (
         ("--chat-model", settings.chat_model, chat_requests),
