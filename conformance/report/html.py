@@ -106,11 +106,15 @@ def standalone_html(summary: dict[str, Any]) -> str:
     checks = [TestRecord(**c) for c in summary["checks"]]
     shown = [c for c in checks if c.verdict in (*_BAD, "info")]
     details = "".join(_check_detail(c) for c in shown) or '<p class="quiet">None.</p>'
+    return page(f'{matrix_html(summary)}<div class="apex">{details}</div>')
+
+
+def page(body: str) -> str:
+    """A whole, self-contained report page around `body` (already escaped)."""
     return redact_text(
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>ApexApi compliance report</title>{STYLE}</head><body>"
-        f"<h1>ApexApi compliance report</h1>{matrix_html(summary)}"
-        f'<div class="apex">{details}</div></body></html>'
+        f"<h1>ApexApi compliance report</h1>{body}</body></html>"
     )
 
 
