@@ -48,7 +48,7 @@ from conformance.config.settings import Settings
 from conformance.session.state import STATE
 from conformance.spec import payloads, schemas
 from conformance.transport.client import CouldNotJudge, admit
-from conformance.transport.exchange import Exchange, StreamExchange
+from conformance.transport.exchange import CONFIGURED_KEY, Exchange, StreamExchange
 from conformance.transport.limits import Budget, RateLimiter, Spend
 from conformance.transport.redact import redact_headers
 from conformance.transport.sse import read_events
@@ -490,7 +490,7 @@ def as_exchange(response: schemathesis.Response) -> Exchange:
         url=str(request.url),
         request_headers=sent,
         request_body=body,
-        credential_label="the configured key",
+        credential_label=CONFIGURED_KEY,
         status=response.status_code,
         response_headers=_first_values(response.headers),
         body=response.content,

@@ -81,7 +81,7 @@ _CHECKS_SHOWN = 3
 
 def _check_name(check: TestRecord) -> str:
     """The check's stable ID when it has one, else its test node without the folder."""
-    return getattr(check, "check", "") or check.nodeid.rsplit("/", 1)[-1]
+    return check.check or check.nodeid.rsplit("/", 1)[-1]
 
 
 def _waiver_lines(results: list[dict[str, Any]]) -> list[str]:
