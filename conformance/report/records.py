@@ -18,6 +18,8 @@ MESSAGE = "apex_message"
 TRANSCRIPT = "apex_transcript"
 CURL = "apex_curl"
 OBSERVATION = "observation"
+# The model a model-dependent check judged (issue 15); absent for model-independent checks.
+MODEL = "apex_model"
 
 
 @dataclass
@@ -29,6 +31,7 @@ class TestRecord:
     level: str
     verdict: str
     check: str = ""  # the stable check ID (catalogue.check_id)
+    model: str = ""  # the model a model-dependent check judged; "" for the others
     message: str = ""
     transcript: str = ""
     curl: str = ""
@@ -54,6 +57,7 @@ def record_from(report: pytest.TestReport) -> TestRecord | None:
         level=str(props.get(LEVEL, "")),
         verdict=str(props[VERDICT]),
         check=str(props.get(CHECK, "")),
+        model=str(props.get(MODEL, "")),
         message=redact_text(str(props.get(MESSAGE, ""))),
         transcript=redact_text(str(props.get(TRANSCRIPT, ""))),
         curl=redact_text(str(props.get(CURL, ""))),
