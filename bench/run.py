@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import latency  # bench/latency.py, beside this script
 from httpx._decoders import TextDecoder
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -462,7 +463,13 @@ PROFILE_HEADERS = [
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one sample of everything")
+    parser.add_argument(
+        "--latency", choices=("with", "only", "skip"), default="with",
+        help="the latency-bound runs (section 6; about 25 minutes): with the rest, only, or not",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.latency == "only":
+        return latency_section()
     runs = 1 if args.quick else 3
     overhead_n = 500 if args.quick else 2000
     sse_reps = 2 if args.quick else 5
@@ -612,9 +619,26 @@ def main(argv: list[str] | None = None) -> int:
     speedup = serial.wall / parallel.wall
     print(f"speed-up of -n 2 (wall): {speedup:.2f}x (serial: the runs of table 1)")
 
+    if args.latency == "with":
+        latency_section()
+
     heading("Targets")
     print(table(["target", "measured", "status"], [(t, m, status(ok)) for t, m, ok in targets]))
     return 0 if all(ok for _, _, ok in targets) else 1
+
+
+def latency_section() -> int:
+    """Section 6: wall times against a slow reference, serial and concurrent, and the limit."""
+    heading("6. Latency-bound runs: the reference answering every request after a delay")
+    runs = latency.measure(latency.LATENCIES, latency.PROFILES, SEED, progress)
+    print(table(latency.HEADERS, latency.rows(runs)))
+    print(
+        "serial: --concurrency=1; limit: the run's chain of requests that wait for one another "
+        "(before the waves,\none per wave, after them; summary.json run.requests_in_flight) x "
+        "the latency; requests: serial/default;\nverdicts: whether every requirement got the "
+        "same verdict in both runs. Runs of one latency go side by side."
+    )
+    return 0
 
 
 def progress(text: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -43,11 +44,13 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.transport.requests import SameHostRedirectsSession
 
 from conformance.config.settings import Settings
 from conformance.session.state import STATE
 from conformance.spec import payloads, schemas
 from conformance.transport.client import CouldNotJudge, admit
+from conformance.transport.dispatch import Dispatcher
 from conformance.transport.exchange import CONFIGURED_KEY, Exchange, StreamExchange
 from conformance.transport.limits import Budget, RateLimiter, Spend
 from conformance.transport.redact import redact_headers
@@ -392,8 +395,16 @@ class Fuzzer:
     budget: Budget
     limiter: RateLimiter
     touched: list[Exchange] | None = None
+    # The client's dispatcher: fuzz cases go out in the same waves, within the same limits.
+    dispatch: Dispatcher = field(default_factory=lambda: Dispatcher(1))
     plan: Plan = field(init=False)
     negative_checks: list[CheckFunction] = field(init=False)
+    # Answers by request, so a case Hypothesis generates twice is paid for once.
+    _answers: dict[str, schemathesis.Response] = field(init=False, default_factory=dict)
+    # One keep-alive session per sending thread (a requests.Session is not thread-safe).
+    _sessions: threading.local = field(init=False, default_factory=threading.local)
+    _opened: list[requests.Session] = field(init=False, default_factory=list)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.plan = PLANS[self.settings.profile]
@@ -417,18 +428,20 @@ class Fuzzer:
             )
         if not worth_sending(case, self.plan, self.settings.seed):
             return
-        admit(self.budget, self.limiter, self.spend)
         headers = {"Authorization": f"Bearer {self.settings.api_key}"}
         timeout = self._timeout(case)
-        try:
-            response = case.call(base_url=self.settings.base_url, headers=headers, timeout=timeout)
-        except requests.RequestException as exc:
-            # No answer to judge (interpretation 2: an error, not a target failure).
-            raise CouldNotJudge(
-                f"connection: {case.method} {case.operation.path} got no answer within "
-                f"{timeout[1]:g} s ({type(exc).__name__})"
-            ) from exc
-        self._account(response)
+        key = _request_key(case)
+        response = self._answers.get(key)
+        if response is None:
+            response = self.dispatch.prefetch(key, lambda: self._send(key, case, headers, timeout))
+            if response is None:
+                return  # planning: the case is judged when the run replays it
+            self._answers[key] = response  # sent ahead, by the fuzzer of the planning run
+        if self.touched is not None:
+            # The plugin attaches the last exchanges of a failed check to its report; keep
+            # the list short, the final Hypothesis replay is the one that matters.
+            self.touched.append(as_exchange(response))
+            del self.touched[:-3]
         case.validate_response(
             response,
             checks=self.negative_checks if negative else POSITIVE_CHECKS,
@@ -440,6 +453,44 @@ class Fuzzer:
             },
         )
 
+    def _send(
+        self, key: str, case: AnyCase, headers: dict[str, str], timeout: tuple[float, float]
+    ) -> schemathesis.Response:
+        admit(self.budget, self.limiter, self.spend)
+        try:
+            response = case.call(
+                base_url=self.settings.base_url,
+                session=self._session(),
+                headers=headers,
+                timeout=timeout,
+            )
+        except requests.RequestException as exc:
+            # No answer to judge (interpretation 2: an error, not a target failure).
+            raise CouldNotJudge(
+                f"connection: {case.method} {case.operation.path} got no answer within "
+                f"{timeout[1]:g} s ({type(exc).__name__})"
+            ) from exc
+        self.spend.observe(as_exchange(response))
+        self._answers[key] = response
+        return response
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._sessions, "session", None)
+        if session is None:
+            # The session case.call makes for itself, kept: keep-alive saves a connection
+            # per request.
+            session = self._sessions.session = SameHostRedirectsSession()
+            with self._lock:
+                self._opened.append(session)
+        return session
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._opened:
+                session.close()
+            self._opened.clear()
+        self._sessions = threading.local()
+
     def _timeout(self, case: AnyCase) -> tuple[float, float]:
         """(connect, read) seconds; a stream may only go quiet for the idle timeout."""
         total = self.settings.request_timeout
@@ -447,25 +498,25 @@ class Fuzzer:
         read = min(total, self.settings.stream_idle_timeout) if streamed else total
         return min(10.0, total), read
 
-    def _account(self, response: schemathesis.Response) -> None:
-        exchange = as_exchange(response)
-        self.spend.observe(exchange)
-        if self.touched is not None:
-            # The plugin attaches the last exchanges of a failed check to its report; keep
-            # the list short, the final Hypothesis replay is the one that matters.
-            self.touched.append(exchange)
-            del self.touched[:-3]
-
 
 def _is_fuzzing(case: AnyCase) -> bool:
     return case.meta is not None and isinstance(case.meta.phase.data, FuzzingPhaseData)
 
 
+def _request_key(case: AnyCase) -> str:
+    """What identifies a case's request on the wire (the credential is always the run's key)."""
+    parts = [case.method, case.path, case.path_parameters, case.query, case.headers, case.body]
+    return _canonical([*parts, case.media_type])
+
+
+def _canonical(value: object) -> str:
+    # By type name for what JSON cannot hold (NotSet): a repr would carry an address.
+    return json.dumps(value, sort_keys=True, default=lambda other: type(other).__name__)
+
+
 def _pick(seed: int, value: object, share: int) -> bool:
     """A seeded one-in-`share` choice that depends on `value` only, so replays agree."""
-    # By type name for what JSON cannot hold (NotSet): a repr would carry an address.
-    text = json.dumps(value, sort_keys=True, default=lambda other: type(other).__name__)
-    digest = hashlib.blake2b(f"{seed}:{text}".encode(), digest_size=4).digest()
+    digest = hashlib.blake2b(f"{seed}:{_canonical(value)}".encode(), digest_size=4).digest()
     return int.from_bytes(digest, "big") % share == 0
 
 

@@ -83,6 +83,14 @@ OPTIONS = (
         float,
         positive=True,
     ),
+    Option(
+        "--concurrency",
+        "APEX_CONCURRENCY",
+        "Independent requests in flight at once (1: one at a time).",
+        _default("concurrency"),
+        int,
+        positive=True,
+    ),
     Option("--seed", "APEX_SEED", "Seed for generated requests.", _default("seed"), int),
     Option("--waivers", "APEX_WAIVERS", "YAML file of waived requirements."),
     Option("--compare", "APEX_COMPARE", "A previous summary.json to diff against."),
@@ -141,5 +149,6 @@ def build_settings(config: pytest.Config, base_url: str, api_key: str, embedded:
         stream_idle_timeout=value(config, "--stream-idle-timeout"),
         max_requests=value(config, "--max-requests") or DEFAULT_MAX_REQUESTS[profile],
         rate_limit=value(config, "--rate-limit"),
+        concurrency=value(config, "--concurrency"),
         seed=value(config, "--seed"),
     )

@@ -8,7 +8,7 @@ import pytest
 
 from conformance.config.settings import Settings
 from conformance.report.records import OBSERVATION
-from conformance.session.model_choice import Models, choose_models
+from conformance.session.model_choice import Models
 from conformance.session.state import RunState, run_state
 from conformance.transport.client import ApexClient, CouldNotJudge
 
@@ -30,9 +30,7 @@ def apex(apex_state: RunState) -> ApexClient:
 
 @pytest.fixture(scope="session")
 def apex_models(apex_state: RunState, apex: ApexClient) -> Models:
-    if apex_state.models is None:  # under xdist the controller has chosen them already
-        apex_state.models = choose_models(apex)
-    return apex_state.models
+    return apex_state.chosen_models()
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ Hypothesis runs many examples inside one item (research: pitfall 5).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
 
@@ -32,15 +34,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def fuzzer(apex_state: RunState, apex_settings: Settings, apex_models: Models) -> fuzzing.Fuzzer:
-    return fuzzing.Fuzzer(
+def fuzzer(
+    apex_state: RunState, apex_settings: Settings, apex_models: Models
+) -> Iterator[fuzzing.Fuzzer]:
+    fuzzer = fuzzing.Fuzzer(
         settings=apex_settings,
         models=apex_models,
         spend=apex_state.spend,
         budget=apex_state.budget,
         limiter=apex_state.limiter,
         touched=apex_state.client.touched,
+        dispatch=apex_state.client.dispatch,
     )
+    yield fuzzer
+    fuzzer.close()
 
 
 @pytest.mark.fuzz

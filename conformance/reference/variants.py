@@ -445,7 +445,7 @@ def _replay(raw: bytes, receive: Receive) -> Receive:
 
 
 # --- timing variants ---------------------------------------------------------------------
-class _Delay:
+class Delay:
     """Holds every request `seconds` before it reaches the app (without blocking the server)."""
 
     def __init__(self, app: ASGIApp, seconds: float) -> None:
@@ -505,7 +505,7 @@ class _RateLimited:
 
 
 _VARIANTS: dict[str, tuple[Callable[..., ASGIApp], dict[str, Any]]] = {
-    "variant-slow": (_Delay, {"seconds": SLOW_SECONDS}),
+    "variant-slow": (Delay, {"seconds": SLOW_SECONDS}),
     "variant-slow-first-byte": (_SlowFirstByte, {"seconds": FIRST_BYTE_SECONDS}),
     "variant-429": (_RateLimited, {"every": RATE_LIMIT_EVERY}),
     "variant-nulls": (_Rewrite, {"json_edit": _nulls, "event_edit": _data_edit(_null_chunk)}),

@@ -63,6 +63,8 @@ def run_facts(state: RunState) -> dict[str, Any]:
         "workers": state.workers,
         "max_requests": s.max_requests,
         "spend": spent,
+        # How the requests went out: in waves (--concurrency above 1) or one at a time.
+        "requests_in_flight": state.waves.as_dict(spent["requests"]) if state.waves else None,
         "estimated_cost": estimated_cost(state, spent),
         "report_dir": str(s.report_dir),
         "config": configuration(s),

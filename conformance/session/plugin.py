@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
 import shutil
@@ -23,6 +24,7 @@ from conformance.report.stub import clear_reports, write_stub_reports
 from conformance.report.summary import ReportInputs, load_inputs
 from conformance.session.finish import write_reports
 from conformance.session.model_choice import Models, choose_models
+from conformance.session.planning import plan
 from conformance.session.preflight import Stop, preflight
 from conformance.session.state import STATE, RunState
 from conformance.transport.client import CouldNotJudge
@@ -280,6 +282,28 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         config.option.no_header = True
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """With --concurrency above 1, the checks' requests go out in waves before they run."""
+    state = session.config.stash.get(STATE, None)
+    if (
+        state is not None
+        and state.stopped is None
+        and state.settings.concurrency > 1
+        and state.workers == 1
+        and not hasattr(session.config, "workerinput")
+        and not session.config.option.collectonly
+        and not session.config.getoption("usepdb", False)
+        and session.items
+    ):
+        # The models first, one request after another: every model-dependent check waits
+        # for them, and planning each probe as a wave would rerun every check per probe.
+        with contextlib.suppress(CouldNotJudge):
+            state.chosen_models()
+        state.waves = plan(session, state.client.dispatch, state.spend)
+    return (yield)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     state = item.config.stash.get(STATE, None)
     if state is not None and state._client is not None:
@@ -294,6 +318,8 @@ def pytest_runtest_makereport(
     state = item.config.stash.get(STATE, None)
     if state is None:
         return report
+    if state._client is not None and state._client.dispatch.planning:
+        return report  # an unreported planning run (conformance.session.planning)
     props = dict(item.user_properties)
     judged = records.LEVEL in props and (report.when == "call" or not report.passed)
     if judged and not (report.when == "teardown" and not report.failed):
@@ -391,7 +417,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             workeroutput["apex_models"] = dataclasses.asdict(state.models)
         state.close()
         return
-    state.close()
+    state.close(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
     if state.shared_dir is not None:
         shutil.rmtree(state.shared_dir, ignore_errors=True)
     if config.option.collectonly:

@@ -11,12 +11,14 @@ import pytest
 
 from conformance.config.settings import Settings
 from conformance.config.target import Target
-from conformance.transport.client import ApexClient
+from conformance.transport.client import ApexClient, CouldNotJudge
+from conformance.transport.dispatch import Dispatcher
 from conformance.transport.limits import Budget, RateLimiter, Spend
 
 if TYPE_CHECKING:
     from conformance.report.records import TestRecord
     from conformance.session.model_choice import Models
+    from conformance.session.planning import Waves
 
 
 @dataclass
@@ -35,6 +37,10 @@ class RunState:
     summary: dict[str, Any] | None = None
     # Why the run ended before judging (gate outcome word, message), e.g. the preflight.
     stopped: tuple[str, str] | None = None
+    # How the requests went out ahead of the checks (--concurrency), when they did.
+    waves: Waves | None = None
+    # Why the models could not be chosen, kept so that no one asks the target twice.
+    models_error: CouldNotJudge | None = None
     _client: ApexClient | None = None
 
     # A folder the controller and its xdist workers share for the budget and the rate.
@@ -49,12 +55,29 @@ class RunState:
     @property
     def client(self) -> ApexClient:
         if self._client is None:
-            self._client = ApexClient(self.settings, self.spend, self.budget, self.limiter)
+            dispatch = Dispatcher(self.settings.concurrency)
+            self._client = ApexClient(
+                self.settings, self.spend, self.budget, self.limiter, dispatch
+            )
         return self._client
 
-    def close(self) -> None:
+    def chosen_models(self) -> Models:
+        """The run's models, chosen on first use (the controller chose them under xdist)."""
+        from conformance.session.model_choice import choose_models
+
+        if self.models_error is not None:
+            raise self.models_error
+        if self.models is None:
+            try:
+                self.models = choose_models(self.client)
+            except CouldNotJudge as exc:
+                self.models_error = exc
+                raise
+        return self.models
+
+    def close(self, *, interrupted: bool = False) -> None:
         if self._client is not None:
-            self._client.close()
+            self._client.close(interrupted=interrupted)
         self.target.stop()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, astuple, dataclass
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 
 from conformance.config.settings import Settings
+from conformance.transport.dispatch import Dispatcher
 from conformance.transport.exchange import CONFIGURED_KEY, Credential, Exchange, StreamExchange
 from conformance.transport.limits import Budget, RateLimiter, Spend
 from conformance.transport.redact import redact_headers, register_secret
@@ -53,7 +55,7 @@ def admit(budget: Budget, limiter: RateLimiter, spend: Spend) -> None:
             "(raise it with --max-requests)"
         )
     limiter.wait()
-    spend.requests += 1
+    spend.count("requests")
 
 
 @dataclass(frozen=True)
@@ -70,15 +72,24 @@ class ApexClient:
     """Sends requests to the target and records every exchange, redacted."""
 
     def __init__(
-        self, settings: Settings, spend: Spend, budget: Budget, limiter: RateLimiter
+        self,
+        settings: Settings,
+        spend: Spend,
+        budget: Budget,
+        limiter: RateLimiter,
+        dispatch: Dispatcher | None = None,
     ) -> None:
         register_secret(settings.api_key)
         self.settings = settings
         self.spend = spend
+        self.dispatch = dispatch or Dispatcher(1)
         self._budget = budget
         self._limiter = limiter
         self._base = settings.base_url.rstrip("/")
         self._http = self._new_http()
+        # Pools replaced after a dropped connection; requests on their way may still use them.
+        self._retired: list[httpx.Client] = []
+        self._http_lock = threading.Lock()
         self._cache: dict[_Key, Exchange] = {}
         # Exchanges the current check used (cache hits included), for its transcript.
         self.touched: list[Exchange] = []
@@ -114,8 +125,10 @@ class ApexClient:
         key = _Key(method, self.url(path), body, cred.header, tuple(sorted(sent.items())), False)
         exchange = self._cache.get(key)
         if exchange is None:
-            exchange = self._send(method, self.url(path), body, cred, sent)
-            self._cache[key] = exchange
+            url = self.url(path)
+            exchange = self.dispatch.obtain(
+                key, lambda: self._keep(key, self._send(method, url, body, cred, sent))
+            )
         self.touched.append(exchange)
         return exchange
 
@@ -131,13 +144,17 @@ class ApexClient:
         key = _Key("POST", self.url(path), body, cred.header, tuple(sorted(sent.items())), True)
         exchange = self._cache.get(key)
         if not isinstance(exchange, StreamExchange):
-            exchange = self._stream(self.url(path), body, cred, sent)
-            self._cache[key] = exchange
+            url = self.url(path)
+            exchange = self.dispatch.obtain(
+                key, lambda: self._keep(key, self._stream(url, body, cred, sent))
+            )
         self.touched.append(exchange)
         return exchange
 
-    def close(self) -> None:
-        self._http.close()
+    def close(self, *, interrupted: bool = False) -> None:
+        self.dispatch.close(wait_for_sends=not interrupted)
+        for http in (*self._retired, self._http):
+            http.close()
 
     def answers(self) -> list[Exchange]:
         """Every exchange this client has received so far (this worker's, under xdist)."""
@@ -159,10 +176,18 @@ class ApexClient:
             self._cache[_Key(method, url, body, auth, headers, stream)] = Exchange(**exchange)
 
     # Internals ---------------------------------------------------------------
+    def _keep(self, key: _Key, exchange: ExchangeT) -> ExchangeT:
+        self._cache[key] = exchange
+        return exchange
+
     def _new_http(self) -> httpx.Client:
         timeout = self.settings.request_timeout
+        # One connection per request that may be in flight, so none waits for a free one.
+        pool = max(10, self.dispatch.concurrency)
         return httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)), follow_redirects=False
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+            follow_redirects=False,
         )
 
     def _fresh_retry(self, attempt: Callable[[bool], ExchangeT]) -> ExchangeT:
@@ -173,13 +198,17 @@ class ApexClient:
         reached the target, so curl and browsers resend it once on a new connection. The
         retry is a request like any other (budget, rate limit, spend) and is counted apart.
         """
+        failed = self._http
         try:
             return attempt(False)
         except StaleConnection:
-            self.spend.connection_retries += 1
-            # Every idle connection of a server that just dropped one is suspect: start over.
-            self._http.close()
-            self._http = self._new_http()
+            self.spend.count("connection_retries")
+            # Every idle connection of a server that just dropped one is suspect: start over
+            # (once, however many requests in flight found theirs closed).
+            with self._http_lock:
+                if self._http is failed:
+                    self._retired.append(self._http)
+                    self._http = self._new_http()
             return attempt(True)
 
     def _record(
@@ -215,7 +244,8 @@ class ApexClient:
                     f"rate limited: {exchange.method} {exchange.url} still got {exchange.status} "
                     f"after {number} attempts and {waited:.1f} s of waiting"
                 )
-            time.sleep(delay)
+            # The whole run waits, not this request alone: the target is overloaded.
+            self._limiter.pause(delay)
             waited += delay
         self.spend.observe(exchange)
         return exchange

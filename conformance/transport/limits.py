@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,39 +43,65 @@ class Budget:
         self.limit = limit
         self._file = _LockedFile(shared_dir / "requests") if shared_dir else None
         self._used = 0
+        self._lock = threading.Lock()
 
     def take(self) -> bool:
         """Count one request; False when the budget is already spent."""
         if self._file is None:
-            if self._used >= self.limit:
-                return False
-            self._used += 1
-            return True
+            with self._lock:
+                if self._used >= self.limit:
+                    return False
+                self._used += 1
+                return True
         old = self._file.update(lambda v: int(v) + 1 if int(v) < self.limit else int(v))
         return int(old) < self.limit
 
 
 class RateLimiter:
-    """Spaces the run's requests at least 1/rate seconds apart (no limit when rate is None)."""
+    """Spaces the run's requests at least 1/rate seconds apart (no limit when rate is None),
+    and holds every request back while the target has asked the run to pause (429)."""
 
     def __init__(self, rate: float | None, shared_dir: Path | None = None) -> None:
         self._interval = 1.0 / rate if rate else 0.0
         self._file = _LockedFile(shared_dir / "next-slot") if shared_dir else None
+        self._pause_file = _LockedFile(shared_dir / "paused-until") if shared_dir else None
         self._next = 0.0
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
 
     def wait(self) -> None:
-        if not self._interval:
-            return
+        # Wall-clock time, because monotonic clocks are not comparable across processes.
         now = time.time()
-        if self._file is None:
-            start = max(now, self._next)
-            self._next = start + self._interval
-        else:
-            # Wall-clock time, because monotonic clocks are not comparable across processes.
-            old = self._file.update(lambda v: max(now, float(v)) + self._interval)
-            start = max(now, float(old))
+        start = max(now, self._resume_at())
+        if self._interval:
+            if self._file is None:
+                with self._lock:
+                    start = max(start, self._next)
+                    self._next = start + self._interval
+            else:
+                slot = start
+                old = self._file.update(lambda v: max(slot, float(v)) + self._interval)
+                start = max(start, float(old))
         if start > now:
             time.sleep(start - now)
+
+    def pause(self, seconds: float) -> None:
+        """No request of the run goes out for `seconds`: the target said it is overloaded."""
+        until = time.time() + seconds
+        if self._pause_file is None:
+            with self._lock:
+                self._paused_until = max(self._paused_until, until)
+        else:
+            self._pause_file.update(lambda v: max(float(v), until))
+
+    def _resume_at(self) -> float:
+        if self._pause_file is None:
+            return self._paused_until
+        return float(self._pause_file.update(lambda v: v))
+
+
+# One lock for every Spend: a dataclass field holding a lock would break asdict().
+_SPEND_LOCK = threading.Lock()
 
 
 @dataclass
@@ -89,8 +116,17 @@ class Spend:
     # is also counted in `requests` (and took a slot of the budget).
     connection_retries: int = 0
 
+    def count(self, name: str) -> None:
+        """One more request (or connection retry); sending threads share the counters."""
+        with _SPEND_LOCK:
+            setattr(self, name, getattr(self, name) + 1)
+
     def observe(self, exchange: Exchange) -> None:
         """Add the tokens and images a successful answer reports."""
+        with _SPEND_LOCK:
+            self._observe(exchange)
+
+    def _observe(self, exchange: Exchange) -> None:
         if not 200 <= exchange.status < 300:
             return
         if isinstance(exchange, StreamExchange):
