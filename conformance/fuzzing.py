@@ -17,7 +17,9 @@ module keeps those requests cheap and the verdicts true to the requirement level
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import pkgutil
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -178,6 +180,7 @@ def tune(metafunc: pytest.Metafunc, *, negative: bool) -> None:
     Called from the test module's `pytest_generate_tests`, which schemathesis runs for each
     operation right after it built the test: the run's settings exist by then.
     """
+    _load_every_suite_module()
     state = metafunc.config.stash.get(STATE, None)
     profile: Profile = state.settings.profile if state is not None else "standard"
     seed = state.settings.seed if state is not None else 0
@@ -209,6 +212,23 @@ def tune(metafunc: pytest.Metafunc, *, negative: bool) -> None:
     # settings, and pytest may offer the same test twice).
     setattr(test, _SETTINGS_ATTRIBUTE, tuned)
     hypothesis.seed(seed)(test)
+
+
+@cache
+def _load_every_suite_module() -> None:
+    """Import all of the suite before Hypothesis generates anything.
+
+    Hypothesis mixes into its data the constants of every "local" module loaded so far
+    (hypothesis.internal.conjecture.providers), and an editable install makes the suite
+    local: a module first imported mid-run (the reports, at the end of it) would change
+    what the same seed generates in the next run of the process, and between the planning
+    and the judging run of the fuzz cases (conformance.session.planning).
+    """
+    import conformance
+
+    for module in pkgutil.walk_packages(conformance.__path__, "conformance."):
+        if ".contract." not in module.name + ".":  # test modules: pytest imports those
+            importlib.import_module(module.name)
 
 
 # --- Shaping the requests ---------------------------------------------------------------
@@ -454,6 +474,12 @@ class Fuzzer:
         )
 
     def _send(
+        self, key: str, case: AnyCase, headers: dict[str, str], timeout: tuple[float, float]
+    ) -> schemathesis.Response:
+        with self.limiter.slot():
+            return self._call(key, case, headers, timeout)
+
+    def _call(
         self, key: str, case: AnyCase, headers: dict[str, str], timeout: tuple[float, float]
     ) -> schemathesis.Response:
         admit(self.budget, self.limiter, self.spend)

@@ -235,7 +235,8 @@ class ApexClient:
         """Repeat a request answered 429/503 after the delay it asks for, within bounds."""
         waited = 0.0
         for number in range(1, MAX_RETRIES + 2):
-            exchange = attempt()
+            with self._limiter.slot():
+                exchange = attempt()
             delay = _retry_delay(exchange)
             if delay is None:
                 break
@@ -245,7 +246,7 @@ class ApexClient:
                     f"after {number} attempts and {waited:.1f} s of waiting"
                 )
             # The whole run waits, not this request alone: the target is overloaded.
-            self._limiter.pause(delay)
+            self._limiter.overloaded(delay)
             waited += delay
         self.spend.observe(exchange)
         return exchange

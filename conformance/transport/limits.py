@@ -8,6 +8,8 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,8 @@ class Budget:
 
 class RateLimiter:
     """Spaces the run's requests at least 1/rate seconds apart (no limit when rate is None),
-    and holds every request back while the target has asked the run to pause (429)."""
+    and slows the whole run down when the target says it is overloaded (429, 503): every
+    request waits out the pause, and from then on half as many are in flight at once."""
 
     def __init__(self, rate: float | None, shared_dir: Path | None = None) -> None:
         self._interval = 1.0 / rate if rate else 0.0
@@ -68,6 +71,29 @@ class RateLimiter:
         self._next = 0.0
         self._paused_until = 0.0
         self._lock = threading.Lock()
+        # Requests in flight in this process, and the most allowed (None: the pool's size).
+        self._in_flight = 0
+        self._cap: int | None = None
+        self._backed_off_until = 0.0
+        self._turn = threading.Condition()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the requests in flight for the whole exchange."""
+        with self._turn:
+            while self._cap is not None and self._in_flight >= self._cap:
+                self._turn.wait()
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._turn:
+                self._in_flight -= 1
+                self._turn.notify_all()
+
+    @property
+    def cap(self) -> int | None:
+        return self._cap
 
     def wait(self) -> None:
         # Wall-clock time, because monotonic clocks are not comparable across processes.
@@ -85,8 +111,18 @@ class RateLimiter:
         if start > now:
             time.sleep(start - now)
 
+    def overloaded(self, seconds: float) -> None:
+        """The target refused a request for load: pause the run, and halve the requests in
+        flight, once per pause however many answers of the same burst say so."""
+        now = time.time()
+        with self._turn:
+            if now >= self._backed_off_until:
+                self._cap = max(1, (self._cap or self._in_flight) // 2)
+                self._backed_off_until = now + max(seconds, 0.001)
+        self.pause(seconds)
+
     def pause(self, seconds: float) -> None:
-        """No request of the run goes out for `seconds`: the target said it is overloaded."""
+        """No request of the run goes out for `seconds`."""
         until = time.time() + seconds
         if self._pause_file is None:
             with self._lock:

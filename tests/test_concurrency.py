@@ -1,0 +1,201 @@
+"""--concurrency: the same verdicts, spend and reports at every level, within every limit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from conformance.config.settings import Settings
+from conformance.reference.app import create_app
+from conformance.reference.runner import ServerThread, generate_api_key
+from conformance.transport.client import ApexClient, CouldNotJudge
+from conformance.transport.dispatch import Dispatcher, Pending
+from conformance.transport.limits import Budget, RateLimiter, Spend
+from tests.test_reports import STOP_FAULT, fault_url, run_with_reports
+
+LEVELS = (1, 4, 32)
+# What may differ between two runs of the same checks: how long things took, and the names
+# the reference gives the image files it serves.
+_TIMING = re.compile(r"\d+\.\d+ ?s\b|img-[0-9a-f]+")
+
+
+def comparable(report_dir: Path) -> dict[str, Any]:
+    """summary.json and junit.xml without timings and run-specific facts."""
+    summary = json.loads((report_dir / "summary.json").read_text("utf-8"))
+    checks = sorted(
+        (c["nodeid"], c["verdict"], _TIMING.sub("T", c["message"]), _TIMING.sub("T", c["curl"]))
+        for c in summary["checks"]
+    )
+    rows = [
+        (r["id"], r["verdict"], [_TIMING.sub("T", m) for m in r["messages"]])
+        for r in summary["requirements"]
+    ]
+    spend = dict(summary["run"]["spend"])
+    spend.pop("connection_retries")
+    junit = (report_dir / "junit.xml").read_text("utf-8")
+    outcomes = sorted(re.findall(r'<testcase [^>]*name="([^"]+)"[^>]*>\s*<(\w+)', junit))
+    return {
+        "checks": checks,
+        "rows": rows,
+        "spend": spend,
+        "gate": summary["gate"],
+        "totals": summary["totals"],
+        "junit": outcomes,
+    }
+
+
+@pytest.mark.parametrize("server", ["reference", STOP_FAULT])
+def test_verdicts_spend_and_reports_agree_at_every_level(request, tmp_path, server):
+    if server == "reference":
+        url, key = request.getfixturevalue("reference")
+    else:
+        origin, key = request.getfixturevalue("zoo")
+        url = fault_url(origin, server)
+    seen = {}
+    for level in LEVELS:
+        run = run_with_reports(url, key, tmp_path / str(level), f"--concurrency={level}")
+        assert run.exit_code == (0 if server == "reference" else 1), run.output[-2000:]
+        seen[level] = comparable(run.report_dir)
+        flight = run.summary["run"]["requests_in_flight"]
+        assert (flight is None) == (level == 1)
+    assert seen[1]["spend"]["requests"] > 100
+    for level in LEVELS[1:]:
+        for part in seen[1]:
+            assert seen[level][part] == seen[1][part], f"{part} differs at --concurrency={level}"
+
+
+class InFlightCap:
+    """A gateway that allows `cap` requests of a key in flight and answers 429 beyond.
+
+    Each request takes `delay` seconds, so a concurrent run does overlap.
+    """
+
+    def __init__(self, app: ASGIApp, cap: int, delay: float) -> None:
+        self.app, self.cap, self.delay = app, cap, delay
+        self.in_flight = self.refused = self.served = self.most = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.cap:
+            self.refused += 1
+            body = b'{"error": {"message": "too many requests in flight", "type": "rate_limit"}}'
+            headers = [(b"content-type", b"application/json"), (b"retry-after", b"1")]
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+            await self.app(scope, receive, send)
+            self.served += 1
+        finally:
+            self.in_flight -= 1
+
+
+@pytest.fixture
+def capped() -> Iterator[tuple[str, str, InFlightCap]]:
+    key = generate_api_key()
+    app = InFlightCap(create_app(key), cap=4, delay=0.05)
+    with ServerThread(app) as server:
+        yield server.base_url, key, app
+
+
+def test_a_gateway_that_caps_requests_in_flight_gets_no_false_failure(capped, tmp_path):
+    url, key, app = capped
+    run = run_with_reports(url, key, tmp_path, "--concurrency=32")
+    assert run.exit_code == 0, run.output[-3000:]
+    assert app.refused > 0, "the run never went over the cap: it tested nothing"
+    bad = [c["check"] for c in run.summary["checks"] if c["verdict"] in ("failed", "error")]
+    assert bad == []
+    # The 429s are paid requests too, and counted; the rest is the usual run.
+    assert run.summary["run"]["spend"]["requests"] == app.served + app.refused
+
+
+class Counting:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app, self.requests = app, 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.requests += 1
+            await asyncio.sleep(0.01)
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.parametrize("limit", [25, 60])
+def test_the_budget_holds_with_every_request_in_flight(tmp_path, limit):
+    key = generate_api_key()
+    app = Counting(create_app(key))
+    with ServerThread(app) as server:
+        run = run_with_reports(
+            server.base_url, key, tmp_path, f"--max-requests={limit}", "--concurrency=32"
+        )
+    assert run.exit_code == 8, run.output[-2000:]
+    assert app.requests == run.summary["run"]["spend"]["requests"] == limit
+    assert "budget" in " ".join(run.summary["gate"]["reasons"])
+
+
+@pytest.fixture
+def counted() -> Iterator[tuple[ApexClient, Counting]]:
+    key = generate_api_key()
+    app = Counting(create_app(key))
+    with ServerThread(app) as server:
+        settings = Settings(base_url=server.base_url, api_key=key, embedded=True)
+        client = ApexClient(
+            settings, Spend(), Budget(50), RateLimiter(None), Dispatcher(concurrency=4)
+        )
+        yield client, app
+        client.close()
+
+
+def test_two_checks_wanting_one_answer_at_once_get_one_request(counted):
+    client, app = counted
+    client.dispatch.planning = True
+    for _ in range(2):
+        with pytest.raises(Pending):
+            client.call("GET", "/models")
+    client.dispatch.settle()
+    client.dispatch.planning = False
+    first, second = client.call("GET", "/models"), client.call("GET", "/models")
+    assert first is second and first.status == 200
+    assert app.requests == client.spend.requests == 1
+
+
+def test_a_request_that_failed_while_planned_is_sent_again_like_a_serial_run():
+    # Port 9 (discard) has no listener here: every request fails to connect.
+    settings = Settings(base_url="http://127.0.0.1:9/v1", api_key="ak-x", embedded=False)
+    client = ApexClient(settings, Spend(), Budget(50), RateLimiter(None), Dispatcher(4))
+    client.dispatch.planning = True
+    with pytest.raises(Pending):
+        client.call("GET", "/models")
+    client.dispatch.settle()
+    client.dispatch.planning = False
+    # The check that planned it meets its failure, as in a serial run, and the next check
+    # that asks sends it again, as in a serial run: two requests, as serially.
+    for _ in range(2):
+        with pytest.raises(CouldNotJudge, match="connection"):
+            client.call("GET", "/models")
+    assert client.spend.requests == 2
+    client.close()
+
+
+def test_an_overloaded_target_pauses_and_narrows_the_whole_run():
+    limiter = RateLimiter(None)
+    with limiter.slot(), limiter.slot(), limiter.slot(), limiter.slot():
+        limiter.overloaded(0.2)
+        limiter.overloaded(0.2)  # the same burst: halved once
+    assert limiter.cap == 2
+    started = time.monotonic()
+    limiter.wait()
+    assert time.monotonic() - started >= 0.15
