@@ -1,4 +1,5 @@
-"""The apex-conformance command: run the suite, serve the reference, prove the checks."""
+"""The apex-conformance command: run the suite, serve the reference, prove the checks, merge
+shards and draw their trend."""
 
 from __future__ import annotations
 
@@ -81,6 +82,68 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _merge(args: argparse.Namespace) -> int:
+    """One report, with one gate, from the summary.json of runs over different shards."""
+    from pathlib import Path
+
+    import pytest
+
+    from conformance.report.history import history_section, load_runs, save_run
+    from conformance.report.html import standalone_html
+    from conformance.report.junit import junit_xml
+    from conformance.report.merge import MergeError, load_shard, merge
+    from conformance.report.summary import load_inputs, write_summary
+    from conformance.report.terminal import summary_lines
+
+    out = Path(args.out)
+    try:
+        inputs = load_inputs(args.waivers, args.compare)
+        gate, summary = merge([load_shard(spec) for spec in args.summaries], str(out), inputs)
+    except (MergeError, pytest.UsageError) as exc:
+        return _usage(f"merge: {exc}")
+    if args.history:
+        past, _ = load_runs(Path(args.history))
+        summary["history"] = history_section(summary, past)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_summary(out, summary)
+        (out / "conformance.html").write_text(standalone_html(summary), "utf-8")
+        (out / "junit.xml").write_bytes(junit_xml(summary))
+        if args.history:
+            save_run(Path(args.history), summary)
+    except OSError as exc:
+        return _usage(f"merge: cannot write the reports to {out}: {exc.strerror or exc}")
+    print("\n".join(summary_lines(summary)))
+    return gate.exit_code
+
+
+def _trend(args: argparse.Namespace) -> int:
+    """The trend page of the runs a --history folder keeps."""
+    from pathlib import Path
+
+    from conformance.report.history import load_runs
+    from conformance.report.trend import trend_html
+
+    folder = Path(args.folder)
+    if args.runs < 1:
+        return _usage(f"trend: --runs={args.runs} must be at least 1")
+    runs, skipped = load_runs(folder, args.runs)
+    for name in skipped:
+        print(f"apex-conformance trend: skipped {folder / name}: not a readable summary")
+    if not runs:
+        return _usage(
+            f"trend: no run summaries in {folder} (a run with --history={folder} adds one)"
+        )
+    out = Path(args.out) if args.out else folder / "trend.html"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(trend_html(runs, str(folder)), "utf-8")
+    except OSError as exc:
+        return _usage(f"trend: cannot write {out}: {exc.strerror or exc}")
+    print(f"wrote {out} ({len(runs)} runs)")
+    return 0
+
+
 def _selftest(args: argparse.Namespace) -> int:
     from conformance.reference.faults import check_names
     from conformance.reference.zoo import main as zoo_main
@@ -111,12 +174,32 @@ def main(argv: list[str] | None = None) -> int:
     report = commands.add_parser("report", help="re-render the HTML report of a summary.json")
     report.add_argument("summary", help="the summary.json of an earlier run")
     report.add_argument("--out", help="folder for conformance.html (default: the summary's)")
+    merge = commands.add_parser(
+        "merge", help="merge the summary.json of shards into one report with one gate"
+    )
+    merge.add_argument(
+        "summaries", nargs="+", metavar="[LABEL=]SUMMARY", help="each shard's summary.json"
+    )
+    merge.add_argument("--out", required=True, help="folder for the merged reports")
+    merge.add_argument("--waivers", help="waiver file (default: the waivers the shards applied)")
+    merge.add_argument("--compare", help="a previous summary.json to compare with")
+    merge.add_argument("--history", help="a --history folder: show and keep the merged run")
+    trend = commands.add_parser("trend", help="render the trend page of a --history folder")
+    trend.add_argument("folder", help="the folder --history=DIR writes")
+    trend.add_argument("--out", help="the page to write (default: DIR/trend.html)")
+    trend.add_argument("--runs", type=int, default=50, help="the last N runs (default 50)")
     args, extra = parser.parse_known_args(argv)
     if args.command == "run":
         return _run(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    commands_by_name = {"serve": _serve, "report": _report, "selftest": _selftest}
+    commands_by_name = {
+        "serve": _serve,
+        "report": _report,
+        "selftest": _selftest,
+        "merge": _merge,
+        "trend": _trend,
+    }
     return commands_by_name[args.command](args)
 
 

@@ -10,6 +10,10 @@ import tempfile
 
 import pytest
 
+from conformance.report.html import page
+from conformance.report.latency import latency_html
+from conformance.report.models import models_html
+from tests.test_model_reports import ten_model_summary
 from tests.test_reports import FAST, STOP_FAULT, Run, fault_url, run_with_reports
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -98,3 +102,46 @@ def test_screenshot_shows_the_matrix_first(failing_run, tmp_path):
         colours = dict((colour, n) for n, colour in top.getcolors(WIDTH * 400) or [])
         banner = colours.get((0xFD, 0xE8, 0xE8), 0)
         assert banner > 20_000, f"only {banner} banner pixels near the top"
+
+
+def test_model_matrix_and_latency_chart_render(tmp_path):
+    """Ten models of three providers: the matrix and the SVG chart, offline, without script."""
+    summary = ten_model_summary()
+    html = page(models_html(summary) + latency_html(summary))
+    assert "<script" not in html
+    path = tmp_path / "models.html"
+    path.write_text(html, "utf-8")
+    result = _chromium("--virtual-time-budget=2000", "--dump-dom", path.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    providers = re.findall(r'<th class="provider edge" colspan="(\d+)">(\w+)</th>', dom)
+    assert providers == [("4", "openai"), ("3", "anthropic"), ("3", "mistral")]
+    assert len(re.findall(r'<th class="model[^"]*" title="[^"]*" data-model=', dom)) == 10
+    rows = re.findall(r'<tr data-req="([A-Z]+-\d+)">(.*?)</tr>', dom, re.S)
+    assert len(rows) == 24 + 14 + 13  # every chat, stream and image requirement
+    chat21 = dict(rows)["CHAT-21"]
+    assert chat21.count('class="v failed"') == 1 and "claude-3-haiku: CHAT-21 failed" in chat21
+    assert sum(cells.count('class="v failed"') for _, cells in rows) == 1
+    assert sum(cells.count(">not judged<") for _, cells in rows) == 24 + 14  # opus, chat rows
+    svg = re.search(r'<svg class="latency".*?</svg>', dom, re.S)
+    assert svg is not None
+    assert len(re.findall(r'<text [^>]*text-anchor="end">[a-z]+/', svg.group(0))) == 9
+    assert svg.group(0).count("<rect") > 30
+    assert len(re.findall(r"<tr><td>[a-z]+/", dom)) == 9, "one latency row per judged model"
+
+
+def test_trend_page_renders(tmp_path):
+    """Thirty nights of history: the trend page's charts and table, offline, without script."""
+    from conformance.report.trend import trend_html
+    from tests.test_merge_history import history_runs
+
+    path = tmp_path / "trend.html"
+    path.write_text(trend_html(history_runs(30), "history"), "utf-8")
+    result = _chromium("--virtual-time-budget=2000", "--dump-dom", path.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    charts = re.findall(r'<svg class="trend".*?</svg>', dom, re.S)
+    assert len(charts) == 3
+    assert charts[0].count("<rect ") >= 40  # 30 nights passed, 10 with CHAT-21 failed
+    assert len(re.findall(r"<tr><td>2026-\d\d-\d\dT", dom)) == 30
+    assert "<b>CHAT-21</b>" in dom[dom.index('id="trend-flaky"') :]

@@ -1,4 +1,5 @@
-"""What changed since a previous run (`--compare PREVIOUS_summary.json`), by requirement ID."""
+"""What changed since a previous run (`--compare PREVIOUS_summary.json`), by requirement ID
+and, for model-dependent checks, by requirement and model."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from conformance.vocabulary import combine
+
 # A requirement "fails" in a run when it shows one of these: a waived failure is still news.
 FAILING = frozenset({"failed", "warned", "waived"})
+# A check is never `waived` (waivers act on requirement rows).
+_CHECK_FAILING = frozenset({"failed", "warned"})
 
 
 class CompareFileError(ValueError):
@@ -38,9 +43,17 @@ def load_previous(path: str | Path) -> dict[str, Any]:
 
 
 def diff_summaries(
-    previous: dict[str, Any], current: list[dict[str, Any]], source: str = ""
+    previous: dict[str, Any],
+    current: list[dict[str, Any]],
+    source: str = "",
+    checks: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Requirements that newly fail, newly pass, changed verdict or level; IDs added and removed."""
+    """Requirements that newly fail, newly pass, changed verdict or level; IDs added and removed.
+
+    With the current run's `checks` (summary.json's), `by_model` says the same per
+    requirement and model, so a requirement that newly fails for one model is news even
+    while it already failed for another.
+    """
     before = {str(row["id"]): row for row in previous["requirements"]}
     now = {str(row["id"]): row for row in current}
     changed = []
@@ -76,6 +89,41 @@ def diff_summaries(
         "added": [req_id for req_id in now if req_id not in before],
         "removed": [req_id for req_id in before if req_id not in now],
         "changed": changed,
+        "by_model": None if checks is None else _by_model(previous.get("checks") or [], checks),
+    }
+
+
+def model_verdicts(checks: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(requirement, model) -> the worst verdict of its model-dependent checks."""
+    verdicts: dict[tuple[str, str], list[str]] = {}
+    for check in checks:
+        model = check.get("model") or ""
+        if not model:
+            continue
+        for req_id in check.get("requirements") or ():
+            verdicts.setdefault((str(req_id), str(model)), []).append(str(check["verdict"]))
+    return {key: combine(found) for key, found in verdicts.items()}
+
+
+def _by_model(previous: list[dict[str, Any]], current: list[dict[str, Any]]) -> dict[str, Any]:
+    before, now = model_verdicts(previous), model_verdicts(current)
+    changed = []
+    for (req_id, model), verdict in sorted(now.items()):
+        old = before.get((req_id, model))
+        if old is not None and old != verdict:
+            changed.append({"id": req_id, "model": model, "before": old, "after": verdict})
+    models_before = {model for _, model in before}
+    models_now = {model for _, model in now}
+    return {
+        "newly_failing": [
+            c for c in changed if c["after"] in _CHECK_FAILING and c["before"] not in _CHECK_FAILING
+        ],
+        "newly_passing": [
+            c for c in changed if c["after"] == "passed" and c["before"] != "skipped"
+        ],
+        "changed": changed,
+        "added": sorted(models_now - models_before),
+        "removed": sorted(models_before - models_now),
     }
 
 

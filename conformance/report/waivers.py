@@ -2,9 +2,11 @@
 
 A waiver turns a failed (or warned) requirement into `waived`; a waiver whose id is a
 check ID (`CHAT-21/stop-sequence-honoured/string`, fnmatch patterns allowed) waives those
-checks only, and the requirement is waived when no other check of it fails. It must not
-rot: an expired waiver, one whose requirement or checks pass now (stale) and one naming
-an unknown requirement each fail the gate.
+checks only, and the requirement is waived when no other check of it fails. A waiver
+that names a `model` (an exact id or an fnmatch glob such as `anthropic/*`) covers only the
+checks that judged a matching model, in the same way. It must not rot: an expired waiver,
+one whose requirement or checks pass now (stale) and one naming an unknown requirement
+each fail the gate.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from conformance.vocabulary import combine
 
 if TYPE_CHECKING:
     from conformance.report.matrix import Matrix, Row
+    from conformance.report.records import TestRecord
 
 WaiverStatus = Literal["applied", "expired", "stale", "unknown", "unused"]
 
@@ -29,7 +32,7 @@ WaiverStatus = Literal["applied", "expired", "stale", "unknown", "unused"]
 GATE_FAILING: frozenset[str] = frozenset({"expired", "stale", "unknown"})
 
 _REQUIRED = ("id", "reason", "expires")
-_OPTIONAL = ("link",)
+_OPTIONAL = ("link", "model")
 
 EXAMPLE = """\
 - id: CHAT-21
@@ -50,6 +53,18 @@ class Waiver:
     reason: str
     expires: date
     link: str | None = None
+    model: str | None = None  # an id or fnmatch glob: only checks that judged such a model
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} (model {self.model})" if self.model else self.id
+
+    def covers(self, check: TestRecord) -> bool:
+        """Whether this waiver names `check`: by check ID (or any check of its requirement)
+        and, with a model, only a model-dependent check of a matching model."""
+        if "/" in self.id and not (check.check and fnmatchcase(check.check, self.id)):
+            return False
+        return self.model is None or bool(check.model and fnmatchcase(check.model, self.model))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,12 +72,14 @@ class Waiver:
             "reason": self.reason,
             "link": self.link,
             "expires": self.expires.isoformat(),
+            "model": self.model,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Waiver:
         """The waiver as summary.json records it."""
-        return cls(data["id"], data["reason"], date.fromisoformat(data["expires"]), data["link"])
+        expires = date.fromisoformat(data["expires"])
+        return cls(data["id"], data["reason"], expires, data["link"], data.get("model"))
 
 
 @dataclass(frozen=True)
@@ -105,13 +122,13 @@ def parse_waivers(text: str, source: str = "waivers") -> list[Waiver]:
             f"Example:\n{EXAMPLE}"
         )
     waivers = [_entry(item, f"--waivers {source}: entry {n}") for n, item in enumerate(data, 1)]
-    seen: set[str] = set()
+    seen: set[tuple[str, str | None]] = set()
     for waiver in waivers:
-        if waiver.id in seen:
+        if (waiver.id, waiver.model) in seen:
             raise WaiverFileError(
-                f"--waivers {source}: {waiver.id} is waived twice; keep one entry"
+                f"--waivers {source}: {waiver.label} is waived twice; keep one entry"
             )
-        seen.add(waiver.id)
+        seen.add((waiver.id, waiver.model))
     return waivers
 
 
@@ -140,8 +157,18 @@ def _entry(item: object, where: str) -> Waiver:
     link = item.get("link")
     if link is not None and not str(link).startswith(("https://", "http://")):
         raise WaiverFileError(f"{where} ({item['id']}): link {link!r} is not an http(s) URL")
+    model = item.get("model")
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise WaiverFileError(
+            f"{where} ({item['id']}): model {model!r} is not a model id or glob "
+            "like anthropic/claude-3-haiku or anthropic/*"
+        )
     return Waiver(
-        str(item["id"]), str(item["reason"]).strip(), expires, None if link is None else str(link)
+        str(item["id"]),
+        str(item["reason"]).strip(),
+        expires,
+        None if link is None else str(link),
+        None if model is None else model.strip(),
     )
 
 
@@ -152,7 +179,7 @@ def apply_waivers(matrix: Matrix, waivers: list[Waiver], today: date) -> list[Wa
     check_waivers: list[tuple[int, Waiver, Row]] = []
     for waiver in waivers:
         row = rows.get(waiver.id.split("/")[0])
-        if row is not None and "/" in waiver.id and waiver.expires >= today:
+        if row is not None and ("/" in waiver.id or waiver.model) and waiver.expires >= today:
             # Judged after the requirement waivers, with all of its row's check waivers.
             check_waivers.append((len(results), waiver, row))
             results.append(WaiverResult(waiver, "unused", ""))
@@ -167,7 +194,7 @@ def apply_waivers(matrix: Matrix, waivers: list[Waiver], today: date) -> list[Wa
         if waiver.expires < today:
             results.append(WaiverResult(
                 waiver, "expired",
-                f"waiver for {waiver.id} expired on {waiver.expires.isoformat()} "
+                f"waiver for {waiver.label} expired on {waiver.expires.isoformat()} "
                 f"(requirement verdict: {row.verdict}); fix the target or renew the waiver",
             ))  # fmt: skip
             continue
@@ -193,32 +220,42 @@ def apply_waivers(matrix: Matrix, waivers: list[Waiver], today: date) -> list[Wa
 
 
 def _apply_check_waivers(entries: list[tuple[int, Waiver, Row]]) -> dict[int, WaiverResult]:
-    """Waive the failing checks each check-ID waiver names; a row whose other checks all
-    pass is waived, one with another failure keeps it."""
+    """Waive the failing checks each check-ID or model waiver names; a row whose other checks
+    all pass is waived, one with another failure keeps it."""
     results: dict[int, WaiverResult] = {}
-    waived: dict[str, set[str]] = {}
+    # The records waived per row, by identity: one check ID recurs once per model.
+    waived: dict[str, set[int]] = {}
     for index, waiver, row in entries:
-        matched = [c for c in row.checks if c.check and fnmatchcase(c.check, waiver.id)]
+        matched = [c for c in row.checks if waiver.covers(c)]
         bad = [c for c in matched if c.verdict in ("failed", "warned")]
         status: WaiverStatus
         if row.verdict == "waived":
-            status, message = "unused", f"{row.id} is waived as a whole; {waiver.id} is not needed"
+            status = "unused"
+            message = f"{row.id} is waived as a whole; {waiver.label} is not needed"
         elif bad:
-            waived.setdefault(row.id, set()).update(c.check for c in bad)
+            waived.setdefault(row.id, set()).update(id(c) for c in bad)
             status, message = (
                 "applied",
                 (
-                    f"{waiver.id}: {len(bad)} check(s) {bad[0].verdict}, "
+                    f"{waiver.label}: {len(bad)} check(s) {bad[0].verdict}, "
                     f"waived until {waiver.expires.isoformat()}"
                 ),
             )
         elif matched and all(c.verdict in ("passed", "info") for c in matched):
             status, message = (
                 "stale",
-                (f"waiver for {waiver.id} is stale: the check passes now; remove the waiver"),
+                (f"waiver for {waiver.label} is stale: the check passes now; remove the waiver"),
             )
         elif matched:
-            status, message = "unused", f"{waiver.id} was not judged this run; not needed"
+            status, message = "unused", f"{waiver.label} was not judged this run; not needed"
+        elif waiver.model:
+            status, message = (
+                "unused",
+                (
+                    f"no check of {waiver.id} judged a model matching {waiver.model} this run "
+                    "(the model was not selected, or the requirement does not depend on it)"
+                ),
+            )
         else:
             status, message = (
                 "unused",
@@ -231,7 +268,7 @@ def _apply_check_waivers(entries: list[tuple[int, Waiver, Row]]) -> dict[int, Wa
     for index, waiver, row in entries:
         if row.id not in waived or row.verdict not in ("failed", "warned"):
             continue
-        rest = combine(c.verdict for c in row.checks if c.check not in waived[row.id])
+        rest = combine(c.verdict for c in row.checks if id(c) not in waived[row.id])
         if rest in ("failed", "warned"):
             result = results[index]
             results[index] = WaiverResult(
