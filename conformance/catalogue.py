@@ -98,7 +98,26 @@ def item_check_id(item: pytest.Item) -> str | None:
     function, _, param = item.name.partition("[")
     callspec = getattr(item, "callspec", None)
     # schemathesis parametrizes without a callspec: its id is only in the item's name.
-    return check_id(ids[0], function, callspec.id if callspec is not None else param[:-1])
+    if callspec is None:
+        return check_id(ids[0], function, param[:-1])
+    return check_id(ids[0], function, _without_model(callspec.id, callspec.params))
+
+
+# The fixtures --models parametrizes (conformance/contract/conftest.py): the model is the
+# record's `model`, not part of the check's ID, which stays the same for every model.
+MODEL_PARAMETERS = ("chat_model", "image_model")
+
+
+def _without_model(param_id: str, params: dict[str, object]) -> str:
+    for name in MODEL_PARAMETERS:
+        model = params.get(name)
+        if isinstance(model, str):
+            parts = param_id.split(f"-{model}-")
+            if len(parts) == 2:
+                return "-".join(parts)
+            param_id = param_id.removeprefix(f"{model}-").removesuffix(f"-{model}")
+            param_id = "" if param_id == model else param_id
+    return param_id
 
 
 def matches(check: str, pattern: str) -> bool:

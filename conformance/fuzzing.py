@@ -496,7 +496,9 @@ class Fuzzer:
                 f"connection: {case.method} {case.operation.path} got no answer within "
                 f"{timeout[1]:g} s ({type(exc).__name__})"
             ) from exc
-        self.spend.observe(as_exchange(response))
+        answered = as_exchange(response)
+        self.spend.observe(answered)
+        self.budget.cost.charge(answered)
         self._answers[key] = response
         return response
 

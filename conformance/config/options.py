@@ -34,6 +34,21 @@ OPTIONS = (
     Option("--api-key", "APEX_API_KEY", "API key of the target (prefer the environment variable)."),
     Option("--chat-model", "APEX_CHAT_MODEL", "Chat model to test (default: cheapest listed)."),
     Option("--image-model", "APEX_IMAGE_MODEL", "Image model to test (default: cheapest listed)."),
+    Option(
+        "--models",
+        "APEX_MODELS",
+        "Models the model-dependent checks judge: cheapest, all, or ids and globs "
+        "(openai/gpt-4o,anthropic/*).",
+        _default("models"),
+    ),
+    Option(
+        "--max-cost",
+        "APEX_MAX_COST",
+        "Most the run may spend, in the price list's units (tokens x /models prices).",
+        None,
+        float,
+        positive=True,
+    ),
     Option("--profile", "APEX_PROFILE", "How much to check.", _default("profile"), str, PROFILES),
     Option(
         "--fail-on",
@@ -48,6 +63,12 @@ OPTIONS = (
         "APEX_REPORT_DIR",
         "Where HTML, JUnit and JSON reports go.",
         str(_default("report_dir")),
+    ),
+    Option(
+        "--history",
+        "APEX_HISTORY",
+        "Folder that keeps each run's summary: verdict strips, flaky marks, "
+        "`apex-conformance trend`.",
     ),
     Option(
         "--request-timeout",
@@ -144,7 +165,10 @@ def build_settings(config: pytest.Config, base_url: str, api_key: str, embedded:
         fail_on=value(config, "--fail-on"),
         chat_model=value(config, "--chat-model"),
         image_model=value(config, "--image-model"),
+        models=value(config, "--models"),
+        max_cost=value(config, "--max-cost"),
         report_dir=Path(value(config, "--report-dir")),
+        history=Path(value(config, "--history")) if value(config, "--history") else None,
         request_timeout=value(config, "--request-timeout"),
         stream_idle_timeout=value(config, "--stream-idle-timeout"),
         max_requests=value(config, "--max-requests") or DEFAULT_MAX_REQUESTS[profile],

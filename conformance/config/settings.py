@@ -24,7 +24,14 @@ class Settings:
     fail_on: FailOn = "must"
     chat_model: str | None = None
     image_model: str | None = None
+    # Which models the model-dependent checks judge: "cheapest" (one chat and one image
+    # model), "all", or a comma list of ids and globs ("anthropic/*").
+    models: str = "cheapest"
+    # The most the run may spend, in the price list's units (None: no cap but the budget).
+    max_cost: float | None = None
     report_dir: Path = Path("reports")
+    # A folder that keeps every run's summary, for the verdict strips and the trend page.
+    history: Path | None = None
     request_timeout: float = 30.0
     stream_idle_timeout: float = 15.0
     max_requests: int = DEFAULT_MAX_REQUESTS["standard"]

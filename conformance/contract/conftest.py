@@ -9,7 +9,7 @@ import pytest
 from conformance.config.settings import Settings
 from conformance.report.records import OBSERVATION
 from conformance.session.model_choice import Models
-from conformance.session.state import RunState, run_state
+from conformance.session.state import STATE, RunState, run_state
 from conformance.transport.client import ApexClient, CouldNotJudge
 
 
@@ -43,15 +43,32 @@ def observe(request: pytest.FixtureRequest) -> Callable[[str], None]:
     return record
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """With --models other than "cheapest", each model-dependent check runs per model."""
+    state = metafunc.config.stash.get(STATE, None)
+    models = state.models if state is not None else None
+    if models is None or not models.per_model:
+        return
+    for name, chosen in (("chat_model", models.chats), ("image_model", models.images)):
+        # No model of a surface selected: left to the fixture, whose error says so (an
+        # empty parameter set would be a skip, and a skip is no verdict).
+        if name in metafunc.fixturenames and chosen:
+            metafunc.parametrize(name, chosen, indirect=True, scope="session", ids=chosen)
+
+
 @pytest.fixture(scope="session")
-def chat_model(apex_models: Models) -> str:
+def chat_model(request: pytest.FixtureRequest, apex_models: Models) -> str:
+    if hasattr(request, "param"):
+        return str(request.param)
     if apex_models.chat is None:
         raise CouldNotJudge(f"no chat model found: {_notes(apex_models)}; pass --chat-model=<id>")
     return apex_models.chat
 
 
 @pytest.fixture(scope="session")
-def image_model(apex_models: Models) -> str:
+def image_model(request: pytest.FixtureRequest, apex_models: Models) -> str:
+    if hasattr(request, "param"):
+        return str(request.param)
     # Never a skip: a surface the suite found no model for is not judged, and says why.
     if apex_models.image is None:
         raise CouldNotJudge(f"no image model found: {_notes(apex_models)}; pass --image-model=<id>")

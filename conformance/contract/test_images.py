@@ -19,7 +19,7 @@ from conformance.spec import payloads
 @pytest.fixture(scope="module")
 def generated(apex, apex_models, image_model):
     """The image request the model accepted during model choice (answered from the cache)."""
-    body = apex_models.image_request or payloads.image(image_model)
+    body = apex_models.image_request_for(image_model) or payloads.image(image_model)
     return body, apex.call("POST", IMAGES, json_body=body)
 
 

@@ -19,6 +19,8 @@ class Gate:
     reasons: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # gated requirements that failed
     not_judged: list[str] = field(default_factory=list)  # gated requirements with no verdict
+    # The models whose checks failed a failed requirement (model-dependent ones only).
+    failed_models: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -33,6 +35,7 @@ class Gate:
             "reasons": self.reasons,
             "failed": self.failed,
             "not_judged": self.not_judged,
+            "failed_models": self.failed_models,
         }
 
 
@@ -60,13 +63,19 @@ def decide(
     levels = gated_levels(fail_on)
     gated = [row for row in matrix.rows if row.level in levels and in_profile(row, profile)]
     failed = [row for row in gated if row.verdict == "failed"]
-    reasons = [f"{row.level} requirement {row.id} failed: {row.requirement.rule}" for row in failed]
+    models = {row.id: _failing_models(row) for row in failed if _failing_models(row)}
+    reasons = [
+        f"{row.level} requirement {row.id} failed"
+        + (f" for {', '.join(models[row.id])}" if row.id in models else "")
+        + f": {row.requirement.rule}"
+        for row in failed
+    ]
     reasons += [result.message for result in waivers or () if result.fails_gate]
     if other_failures:
         reasons.append(f"{other_failures} test(s) failed outside the requirement catalogue")
     failed_ids = [row.id for row in failed]
     if failed or reasons:
-        return Gate("failed", fail_on, reasons, failed_ids)
+        return Gate("failed", fail_on, reasons, failed_ids, failed_models=models)
     # Skipped after its checks ran means not applicable to this target (a stream compared
     # only where the target is reproducible, say): shown as skipped, never as passed. No
     # check at all (deselected, not collected) is not judged, like an error.
@@ -84,6 +93,10 @@ def decide(
             "not-judged", fail_on, _unjudged_reasons(unjudged), not_judged=[r.id for r in unjudged]
         )
     return Gate("passed", fail_on, [])
+
+
+def _failing_models(row: Row) -> list[str]:
+    return sorted({c.model for c in row.checks if c.verdict == "failed" and c.model})
 
 
 def _unjudged_reasons(rows: list[Row]) -> list[str]:

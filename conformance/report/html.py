@@ -10,7 +10,10 @@ from typing import Any
 
 from conformance.catalogue import AREAS
 from conformance.report.diff import is_empty, other_changes
+from conformance.report.history import STRIP_STYLE, strip_html
+from conformance.report.latency import latency_html
 from conformance.report.matrix import Matrix, Row
+from conformance.report.models import models_html
 from conformance.report.records import TestRecord
 from conformance.transport.redact import redact_text
 from conformance.vocabulary import LEVELS, VERDICT_WORDS, headline
@@ -86,6 +89,10 @@ def matrix_html(summary: dict[str, Any]) -> str:
     out.append(_waivers(summary["waivers"]))
     if summary["diff"] is not None:
         out.append(_diff(summary["diff"]))
+    out.append(models_html(summary))
+    history = summary.get("history")
+    if history:
+        out.append(STRIP_STYLE)
     for area, rows in groupby(matrix.rows, key=lambda r: r.requirement.area):
         out.append(f'<h3 id="area-{escape(area)}">{escape(AREAS.get(area, area))}</h3>')
         out.append(
@@ -94,8 +101,9 @@ def matrix_html(summary: dict[str, Any]) -> str:
             "<tr><th>ID</th><th>level</th><th>rule</th><th>verdict</th><th>checks</th></tr>"
         )
         for row in rows:
-            out.append(_row(row))
+            out.append(_row(row, history))
         out.append("</table>")
+    out.append(latency_html(summary))
     out.append(_facts(summary))
     out.append('<h2 class="all-checks">All checks</h2></div>')
     return redact_text("".join(out))
@@ -274,11 +282,12 @@ def _rule_cell(row: Row) -> str:
     return f"{rule}{waiver}{note}{proof}"
 
 
-def _row(row: Row) -> str:
+def _row(row: Row, history: dict[str, Any] | None) -> str:
+    strip = f"<br>{strip_html(history, row.id)}" if history else ""
     cells = (
         f'<tr id="req-{escape(row.id)}" class="r-{escape(row.verdict)}">'
         f"<td><b>{escape(row.id)}</b></td><td class=lvl>{escape(row.level)}</td>"
-        f"<td>{_rule_cell(row)}</td><td>{_badge(row.verdict)}</td>"
+        f"<td>{_rule_cell(row)}</td><td>{_badge(row.verdict)}{strip}</td>"
         f"<td class=checks>{_checks_cell(row)}</td></tr>"
     )
     bad = [c for c in row.checks if c.verdict in _BAD]

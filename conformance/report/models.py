@@ -65,6 +65,9 @@ def _entry(
     verdicts = [c.verdict for c in checks]
     # A model the run could not finish is at best "error": what ran cannot vouch for the rest.
     verdict = combine([*verdicts, "error"] if reason is not None else verdicts)
+    if reason is None:
+        # A check in error (budget, --max-cost, timeouts) leaves the model not fully judged.
+        reason = next((c.message for c in checks if c.verdict == "error"), None)
     if reason is None and not any(v in JUDGED for v in verdicts):
         reason = next((c.message for c in checks if c.verdict == "skipped" and c.message), NO_CHECK)
     per_requirement = requirement_verdicts(checks)

@@ -14,6 +14,7 @@ import pytest
 from conformance.report.diff import CompareFileError, diff_summaries, load_previous
 from conformance.report.gate import Gate, decide
 from conformance.report.matrix import build_matrix
+from conformance.report.models import model_entries
 from conformance.report.records import TestRecord
 from conformance.report.waivers import Waiver, WaiverFileError, apply_waivers, load_waivers
 from conformance.transport.redact import redact_text
@@ -57,11 +58,13 @@ def summarize(
     inputs: ReportInputs,
     stopped: tuple[str, str] | None = None,
     other_failures: int = 0,
+    latency: dict[str, Any] | None = None,
 ) -> tuple[Gate, dict[str, Any]]:
     """The gate and summary.json's content, from the checks' records and the run's facts.
 
     `run` holds the run's facts (run_facts in conformance.session.finish); `stopped`,
-    why the run ended before judging (gate outcome word, message).
+    why the run ended before judging (gate outcome word, message); `latency`, the
+    per-model latency profile (report.latency).
     """
     outcome, why = stopped or ("", "")
     matrix = build_matrix(records, why or None)
@@ -70,7 +73,8 @@ def summarize(
     rows = [row.as_dict() for row in matrix.rows]
     diff = None
     if inputs.previous is not None:
-        diff = diff_summaries(inputs.previous, rows, inputs.compare_path or "")
+        checks = [record.as_dict() for record in records]
+        diff = diff_summaries(inputs.previous, rows, inputs.compare_path or "", checks)
     if outcome:
         gate = Gate(outcome, run["fail_on"], [why])
     else:
@@ -93,6 +97,8 @@ def summarize(
         "diff": diff,
         "run": run,
         "checks": [record.as_dict() for record in records],
+        "models": model_entries(records, [tuple(m) for m in run.get("selected_models", [])], {}),
+        "latency": latency or {},
     }
     # Records are redacted when built; this pass also covers run facts and waiver text.
     return gate, json.loads(redact_text(json.dumps(summary, ensure_ascii=False)))

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import json
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from conformance import __version__
 from conformance.config.settings import Settings
 from conformance.report.gate import Gate
+from conformance.report.history import history_section, load_runs, save_run
 from conformance.report.junit import junit_xml
+from conformance.report.latency import Kind, LatencySample, latency_profile
 from conformance.report.summary import ReportInputs, summarize, write_summary
+from conformance.session.model_choice import Models
 from conformance.session.state import RunState
+from conformance.transport.exchange import Exchange, StreamExchange
 from conformance.transport.redact import REDACTED
 
 
@@ -25,22 +31,78 @@ def spend_totals(state: RunState) -> dict[str, int]:
     return total
 
 
-def estimated_cost(state: RunState, spent: dict[str, int]) -> str | None:
-    """Cost from /models pricing, in the price list's own (unasserted) unit."""
-    models = state.models
-    if models is None or models.chat is None:
+def estimated_cost(state: RunState) -> str | None:
+    """Cost by the /models prices of each answer's model, in the list's own (unasserted) unit."""
+    if state.models is None:
         return None
-    price = models.price(models.chat)
+    total = state.budget.cost.spent + sum(Decimal(c) for c in state.worker_cost)
+    return f"{total:.6f} (price-list units x tokens; the unit is not asserted)"
+
+
+def selected_models(models: Models | None) -> list[list[str]]:
+    """(id, surface) of every model the model-dependent checks judged, in order."""
+    if models is None:
+        return []
+    if models.per_model:
+        return [[m, "chat"] for m in models.chats] + [[m, "image"] for m in models.images]
+    return [[m, s] for m, s in ((models.chat, "chat"), (models.image, "image")) if m]
+
+
+def latency_samples(exchanges: list[Exchange]) -> list[LatencySample]:
+    """One sample per answered generation of the run: no request is made for them."""
+    samples = []
+    for exchange in exchanges:
+        kind: Kind = "image" if exchange.url.endswith("/images/generations") else "chat"
+        model = _requested_model(exchange)
+        if not 200 <= exchange.status < 300 or not model or not exchange.url.endswith(GENERATE):
+            continue
+        first_token, gaps, tokens = None, [], None
+        if isinstance(exchange, StreamExchange):
+            kind = "stream"
+            times = [event.received_at for event in exchange.data_events()]
+            gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+            first_token = next(
+                (e.received_at for e in exchange.data_events() if _carries_text(e.data)), None
+            )
+            tokens = next((_completion_tokens(e.data) for e in reversed(exchange.events)), None)
+        elif kind == "chat":
+            tokens = _completion_tokens(exchange.text)
+        samples.append(
+            LatencySample(
+                model=model, kind=kind, total_s=exchange.elapsed,
+                headers_s=exchange.headers_after, first_token_s=first_token,
+                gaps_s=tuple(gaps), completion_tokens=tokens,
+            )
+        )  # fmt: skip
+    return samples
+
+
+GENERATE = ("/chat/completions", "/images/generations")
+
+
+def _requested_model(exchange: Exchange) -> str:
     try:
-        cost = (
-            Decimal(price.get("prompt", "0")) * spent["prompt_tokens"]
-            + Decimal(price.get("completion", "0")) * spent["completion_tokens"]
-        )
-        if models.image:
-            cost += Decimal(models.price(models.image).get("image", "0")) * spent["images"]
-    except InvalidOperation:
+        body = json.loads(exchange.request_body or b"")
+    except ValueError:
+        return ""
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) else ""
+
+
+def _carries_text(data: str) -> bool:
+    try:
+        choices = json.loads(data).get("choices") or [{}]
+        return bool(choices[0].get("delta", {}).get("content"))
+    except (ValueError, AttributeError, TypeError, IndexError):
+        return False
+
+
+def _completion_tokens(data: str) -> int | None:
+    try:
+        value = json.loads(data).get("usage", {}).get("completion_tokens")
+    except (ValueError, AttributeError):
         return None
-    return f"{cost:.6f} (price-list units x tokens; the unit is not asserted)"
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def run_facts(state: RunState) -> dict[str, Any]:
@@ -55,6 +117,8 @@ def run_facts(state: RunState) -> dict[str, Any]:
         "profile": s.profile,
         "fail_on": s.fail_on,
         "seed": s.seed,
+        "models": s.models,
+        "selected_models": selected_models(models),
         "chat_model": models.chat if models else None,
         "image_model": models.image if models else None,
         "model_choice": list(models.notes) if models else [],
@@ -65,7 +129,8 @@ def run_facts(state: RunState) -> dict[str, Any]:
         "spend": spent,
         # How the requests went out: in waves (--concurrency above 1) or one at a time.
         "requests_in_flight": state.waves.as_dict(spent["requests"]) if state.waves else None,
-        "estimated_cost": estimated_cost(state, spent),
+        "estimated_cost": estimated_cost(state),
+        "max_cost": s.max_cost,
         "report_dir": str(s.report_dir),
         "config": configuration(s),
     }
@@ -83,9 +148,22 @@ def write_reports(
 ) -> Gate:
     """Summarize the run and write summary.json and junit.xml; the summary stays on the
     state, for the HTML hook and the terminal, which are rendered from it alone."""
+    samples = latency_samples(state.client.answers(own=True) if state._client else [])
+    samples += [LatencySample(**sample) for sample in state.worker_latency]
     gate, state.summary = summarize(
-        state.records, run_facts(state), inputs or ReportInputs(), state.stopped, other_failures
+        state.records,
+        run_facts(state),
+        inputs or ReportInputs(),
+        state.stopped,
+        other_failures,
+        latency_profile(samples),
     )
+    history = state.settings.history
+    if history is not None:
+        past, _ = load_runs(history)
+        state.summary["history"] = history_section(state.summary, past)
     write_summary(state.settings.report_dir, state.summary)
     (state.settings.report_dir / "junit.xml").write_bytes(junit_xml(state.summary))
+    if history is not None:
+        save_run(history, state.summary)
     return gate

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from fnmatch import fnmatchcase
 from typing import Any
 
 from conformance.spec import payloads
@@ -36,6 +37,21 @@ class Models:
     # The image request that the chosen model accepted; image checks judge its answer.
     image_request: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    # With --models other than "cheapest": every model the model-dependent checks judge,
+    # and the image request each image model accepted.
+    chats: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    image_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def per_model(self) -> bool:
+        """Whether the model-dependent checks run once per selected model."""
+        return bool(self.chats or self.images)
+
+    def image_request_for(self, model: str) -> dict[str, Any] | None:
+        if self.per_model:
+            return self.image_requests.get(model)
+        return self.image_request if model == self.image else None
 
     def price(self, model_id: str) -> dict[str, str]:
         for entry in self.listing:
@@ -128,6 +144,42 @@ def choose_models(client: ApexClient) -> Models:
         models.image = images[0] if images else PLACEHOLDER_IMAGE_MODEL
         note = f"POST /images/generations does not exist on the target; tested with {models.image}"
     models.notes.append(f"image model: {note}")
+    return models
+
+
+class ModelSelectionError(ValueError):
+    """--models names a model the target does not list."""
+
+
+def select_models(client: ApexClient, spec: str) -> Models:
+    """--models=all or a list of ids and globs: every matching listed model, cheapest first.
+
+    No model is probed for chat, since each one's checks are its verdict; an image model
+    is tried with the image requests in turn, so its checks use one it accepts (the probes
+    are those checks' own requests, free through the cache).
+    """
+    listing = list_models(client)
+    chats, images = chat_candidates(listing), [e["id"] for e in listing if is_image_model(e)]
+    if spec != "all":
+        patterns = [p.strip() for p in spec.split(",") if p.strip()]
+        missing = [p for p in patterns if not any(fnmatchcase(e["id"], p) for e in listing)]
+        if missing:
+            offered = ", ".join(sorted(e["id"] for e in listing)) or "none"
+            raise ModelSelectionError(
+                f"--models={spec}: {', '.join(missing)} matches no model in the target's "
+                f"/models list, which offers {len(listing)} model(s): {offered}"
+            )
+        chosen = [e["id"] for e in listing if any(fnmatchcase(e["id"], p) for p in patterns)]
+        chats = [m for m in chats if m in chosen]
+        images = [m for m in images if m in chosen]
+    models = Models(listing, chats=chats, images=images)
+    models.chat = chats[0] if chats else None
+    models.image = images[0] if images else None
+    for model in images:
+        _, body, _ = _probe(client, [model], image_requests)
+        models.image_requests[model] = body or image_requests(model)[0][1]
+    models.image_request = models.image_requests.get(models.image or "")
+    models.notes.append(f"--models={spec}: {len(chats)} chat, {len(images)} image model(s)")
     return models
 
 

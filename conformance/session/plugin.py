@@ -22,8 +22,13 @@ from conformance.report import records
 from conformance.report.matrix import PROFILE_SKIP
 from conformance.report.stub import clear_reports, write_stub_reports
 from conformance.report.summary import ReportInputs, load_inputs
-from conformance.session.finish import write_reports
-from conformance.session.model_choice import Models, choose_models
+from conformance.session.finish import latency_samples, write_reports
+from conformance.session.model_choice import (
+    Models,
+    ModelSelectionError,
+    choose_models,
+    select_models,
+)
 from conformance.session.planning import plan
 from conformance.session.preflight import Stop, preflight
 from conformance.session.state import STATE, RunState
@@ -111,7 +116,7 @@ def _configure_run(config: pytest.Config, report_dir: Path | None) -> None:
             outcome, message = workerinput["apex_stopped"]
             state.stopped = (str(outcome), str(message))
         if workerinput.get("apex_models"):
-            state.models = Models(**workerinput["apex_models"])
+            state.use_models(Models(**workerinput["apex_models"]))
         state.client.seed_cache(workerinput["apex_cache"])
     config.stash[STATE] = state
     config.pluginmanager.register(_Recorder(state), "apex-conformance-recorder")
@@ -176,6 +181,9 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         return
     if output.get("apex_spend"):
         state.worker_spend.append(output["apex_spend"])
+    state.worker_latency += output.get("apex_latency") or []
+    if output.get("apex_cost"):
+        state.worker_cost.append(output["apex_cost"])
     if state.models is None and output.get("apex_models"):
         state.models = Models(**output["apex_models"])
 
@@ -271,8 +279,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     try:
         preflight(state.client)
-        if state.shared_dir is not None:
-            state.models = choose_models(state.client)
+        if state.settings.models != "cheapest":
+            # Before collection: each model-dependent check is collected once per model.
+            state.use_models(_selected_models(state))
+        elif state.shared_dir is not None:
+            state.use_models(choose_models(state.client))
     except (Stop, CouldNotJudge) as exc:
         # No pytest.exit here: it would skip pytest_sessionfinish, and so every report.
         # The checks are deselected instead, and the gate reports the one message.
@@ -280,6 +291,20 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         state.stopped = (stop.outcome, stop.message)
         # The terminal's header comes after this hook: the message should not drown in it.
         config.option.no_header = True
+
+
+def _selected_models(state: RunState) -> Models:
+    settings = state.settings
+    if settings.chat_model or settings.image_model:
+        raise Stop(
+            "usage-error",
+            f"--models={settings.models} names the models already: "
+            "leave out --chat-model and --image-model",
+        )
+    try:
+        return select_models(state.client, settings.models)
+    except ModelSelectionError as exc:
+        raise Stop("usage-error", str(exc)) from None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -355,6 +380,9 @@ def _judge(
         # The verdict's own words, not a traceback wall: the transcript section follows.
         report.longrepr = f"{verdict.upper()} [{','.join(_ids(props))} {level}] {message}"
     extra: list[tuple[str, object]] = [(records.VERDICT, verdict), (records.MESSAGE, message)]
+    model = _judged_model(item, state)
+    if model:
+        extra.append((records.MODEL, model))
     if verdict in ("failed", "warned", "error", "info") and state._client is not None:
         touched = state._client.touched[-3:]
         if touched:
@@ -363,6 +391,19 @@ def _judge(
             report.sections.append(("Transcript (Authorization redacted)", transcript))
             report.sections.append(("Reproduce", touched[-1].curl()))
     report.user_properties = [*report.user_properties, *extra]
+
+
+def _judged_model(item: pytest.Item, state: RunState) -> str:
+    """The model a model-dependent check judged: its --models parameter, or the run's."""
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec is not None else {}
+    names = getattr(item, "fixturenames", ())
+    for name, chosen in (("chat_model", "chat"), ("image_model", "image")):
+        if name in params:
+            return str(params[name])
+        if name in names and state.models is not None:
+            return str(getattr(state.models, chosen) or "")
+    return ""
 
 
 def _ids(props: dict[str, object]) -> list[str]:
@@ -413,6 +454,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["apex_spend"] = state.spend.as_dict()
+        samples = latency_samples(state.client.answers(own=True))
+        workeroutput["apex_latency"] = [dataclasses.asdict(sample) for sample in samples]
+        workeroutput["apex_cost"] = str(state.budget.cost.spent)
         if state.models is not None:
             workeroutput["apex_models"] = dataclasses.asdict(state.models)
         state.close()

@@ -32,6 +32,9 @@ class RunState:
     spend: Spend = field(default_factory=Spend)
     records: list[TestRecord] = field(default_factory=list)
     worker_spend: list[dict[str, int]] = field(default_factory=list)
+    # The xdist workers' latency samples (report.latency.LatencySample as dicts).
+    worker_latency: list[dict[str, Any]] = field(default_factory=list)
+    worker_cost: list[str] = field(default_factory=list)  # each worker's CostMeter.spent
     models: Models | None = None
     # summary.json's content once the reports are written; the HTML and terminal read it.
     summary: dict[str, Any] | None = None
@@ -49,7 +52,7 @@ class RunState:
     limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.budget = Budget(self.settings.max_requests, self.shared_dir)
+        self.budget = Budget(self.settings.max_requests, self.shared_dir, self.settings.max_cost)
         self.limiter = RateLimiter(self.settings.rate_limit, self.shared_dir)
 
     @property
@@ -69,11 +72,21 @@ class RunState:
             raise self.models_error
         if self.models is None:
             try:
-                self.models = choose_models(self.client)
+                self.use_models(choose_models(self.client))
             except CouldNotJudge as exc:
                 self.models_error = exc
                 raise
+        assert self.models is not None
         return self.models
+
+    def use_models(self, models: Models) -> None:
+        """The run's models, whose listed prices --max-cost charges by."""
+        self.models = models
+        meter = self.budget.cost
+        meter.prices = {str(e["id"]): models.price(str(e["id"])) for e in models.listing}
+        # The answers the preflight and the choice itself received cost money too.
+        for exchange in self.client.answers(own=True):
+            meter.charge(exchange)
 
     def close(self, *, interrupted: bool = False) -> None:
         if self._client is not None:

@@ -49,6 +49,11 @@ _NO_RESPONSE = "Server disconnected without sending a response"
 
 def admit(budget: Budget, limiter: RateLimiter, spend: Spend) -> None:
     """Let one more request go to the target: within the budget, at the rate, counted."""
+    if budget.cost.exhausted():
+        raise BudgetExhausted(
+            f"cost: the run's --max-cost of {budget.cost.cap} is spent "
+            f"({budget.cost.spent:.6f} by the /models prices; raise it with --max-cost)"
+        )
     if not budget.take():
         raise BudgetExhausted(
             f"budget: the run's limit of {budget.limit} requests is spent "
@@ -91,6 +96,7 @@ class ApexClient:
         self._retired: list[httpx.Client] = []
         self._http_lock = threading.Lock()
         self._cache: dict[_Key, Exchange] = {}
+        self._seeded: set[_Key] = set()
         # Exchanges the current check used (cache hits included), for its transcript.
         self.touched: list[Exchange] = []
 
@@ -156,9 +162,10 @@ class ApexClient:
         for http in (*self._retired, self._http):
             http.close()
 
-    def answers(self) -> list[Exchange]:
-        """Every exchange this client has received so far (this worker's, under xdist)."""
-        return list(self._cache.values())
+    def answers(self, *, own: bool = False) -> list[Exchange]:
+        """Every exchange this client has received so far (this worker's, under xdist);
+        with `own`, not those taken over from the controller."""
+        return [e for k, e in self._cache.items() if not (own and k in self._seeded)]
 
     def export_cache(self) -> list[tuple[Any, ...]]:
         """The answers so far, as plain data an xdist worker can take over."""
@@ -173,7 +180,9 @@ class ApexClient:
         for key, exchange in entries:
             method, url, body, auth, headers, stream = key
             headers = tuple(tuple(pair) for pair in headers)
-            self._cache[_Key(method, url, body, auth, headers, stream)] = Exchange(**exchange)
+            key = _Key(method, url, body, auth, headers, stream)
+            self._cache[key] = Exchange(**exchange)
+            self._seeded.add(key)
 
     # Internals ---------------------------------------------------------------
     def _keep(self, key: _Key, exchange: ExchangeT) -> ExchangeT:
@@ -249,6 +258,7 @@ class ApexClient:
             self._limiter.overloaded(delay)
             waited += delay
         self.spend.observe(exchange)
+        self._budget.cost.charge(exchange)
         return exchange
 
     def _send_once(
@@ -273,6 +283,7 @@ class ApexClient:
                 extensions=trace.extensions,
             ) as response:
                 exchange.status = response.status_code
+                exchange.headers_after = time.monotonic() - started
                 exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
                 _read_capped(response, exchange, started, self.settings.request_timeout)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
@@ -325,6 +336,7 @@ class ApexClient:
                 extensions=trace.extensions,
             ) as response:
                 exchange.status = response.status_code
+                exchange.headers_after = time.monotonic() - started
                 exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
                 for chunk in response.iter_bytes():
                     now = time.monotonic() - started

@@ -43,6 +43,8 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     elapsed: float = 0.0
+    # Seconds from sending to the status line and headers: the latency profile's first byte.
+    headers_after: float | None = None
     truncated: bool = False
     # Set when the answer started but did not arrive whole (reset, stalled mid-body).
     broken: str | None = None

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,46 @@ class _LockedFile:
             os.close(fd)
 
 
-class Budget:
-    """The run's request budget: in memory, or in a file the workers share."""
+class CostMeter:
+    """What the run's answers cost by the target's /models prices, against --max-cost.
 
-    def __init__(self, limit: int, shared_dir: Path | None = None) -> None:
+    Charged as answers arrive, checked before each request: the requests already in flight
+    when the cap is reached still count. Each process keeps its own (xdist workers too).
+    """
+
+    def __init__(self, cap: float | None = None) -> None:
+        self.cap = Decimal(str(cap)) if cap is not None else None
+        self.prices: dict[str, dict[str, str]] = {}
+        self.spent = Decimal(0)
+        self._lock = threading.Lock()
+
+    def charge(self, exchange: Exchange) -> None:
+        used = Spend()
+        used._observe(exchange)
+        price = self.prices.get(_requested_model(exchange), {})
+        try:
+            amount = (
+                Decimal(price.get("prompt") or 0) * used.prompt_tokens
+                + Decimal(price.get("completion") or 0) * used.completion_tokens
+                + Decimal(price.get("image") or 0) * used.images
+            )
+        except InvalidOperation:
+            return  # a price that is no number: the run's spend is still capped by requests
+        with self._lock:
+            self.spent += amount
+
+    def exhausted(self) -> bool:
+        return self.cap is not None and self.spent >= self.cap
+
+
+class Budget:
+    """The run's request budget (in memory, or in a file the workers share) and its cost."""
+
+    def __init__(
+        self, limit: int, shared_dir: Path | None = None, max_cost: float | None = None
+    ) -> None:
         self.limit = limit
+        self.cost = CostMeter(max_cost)
         self._file = _LockedFile(shared_dir / "requests") if shared_dir else None
         self._used = 0
         self._lock = threading.Lock()
@@ -187,6 +223,12 @@ class Spend:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+def _requested_model(exchange: Exchange) -> str:
+    body = _loads((exchange.request_body or b"").decode("utf-8", "replace"))
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) else ""
 
 
 def _loads(data: str) -> Any:
