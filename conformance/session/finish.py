@@ -124,6 +124,10 @@ def run_facts(state: RunState) -> dict[str, Any]:
         "model_choice": list(models.notes) if models else [],
         "started": state.started.isoformat(timespec="seconds"),
         "duration_s": round((finished - state.started).total_seconds(), 2),
+        # Start-up, collection, preflight and model choice: the time before the first check.
+        "setup_s": (
+            round(state.checks_started - state.started_clock, 2) if state.checks_started else None
+        ),
         "workers": state.workers,
         "max_requests": s.max_requests,
         "spend": spent,

@@ -7,6 +7,7 @@ import dataclasses
 import html
 import shutil
 import tempfile
+import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -309,23 +310,27 @@ def _selected_models(state: RunState) -> Models:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
-    """With --concurrency above 1, the checks' requests go out in waves before they run."""
+    """The models first, then (--concurrency above 1) the checks' requests in waves."""
     state = session.config.stash.get(STATE, None)
+    config = session.config
     if (
         state is not None
         and state.stopped is None
-        and state.settings.concurrency > 1
-        and state.workers == 1
-        and not hasattr(session.config, "workerinput")
-        and not session.config.option.collectonly
-        and not session.config.getoption("usepdb", False)
+        and not hasattr(config, "workerinput")
+        and not config.option.collectonly
         and session.items
     ):
-        # The models first, one request after another: every model-dependent check waits
-        # for them, and planning each probe as a wave would rerun every check per probe.
+        # One request after another: every model-dependent check waits for them, and
+        # planning each probe as a wave would rerun every check per probe.
         with contextlib.suppress(CouldNotJudge):
             state.chosen_models()
-        state.waves = plan(session, state.client.dispatch, state.spend)
+        state.checks_started = time.monotonic()
+        if (
+            state.settings.concurrency > 1
+            and state.workers == 1
+            and not config.getoption("usepdb", False)
+        ):
+            state.waves = plan(session, state.client.dispatch, state.spend)
     return (yield)
 
 

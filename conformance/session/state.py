@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,9 @@ class RunState:
     stopped: tuple[str, str] | None = None
     # How the requests went out ahead of the checks (--concurrency), when they did.
     waves: Waves | None = None
+    # time.monotonic() when the checks began (after the preflight and the model choice).
+    checks_started: float | None = None
+    started_clock: float = field(default_factory=time.monotonic)
     # Why the models could not be chosen, kept so that no one asks the target twice.
     models_error: CouldNotJudge | None = None
     _client: ApexClient | None = None
