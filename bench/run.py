@@ -527,8 +527,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"suite: {shown(suite_command('standard', ['-m', 'fuzz']))}")
     print(f"CLI:   {shown(cli_command('<reference base url>', key), key)}")
     fz = results["fuzz"]
-    fuzz_wall, fuzz_in = median(r.wall for r in fz), median(r.duration for r in fz)
-    fuzz_req = median(r.spend("requests") for r in fz)
+    fuzz_wall = median(r.wall for r in fz)
+    # The fuzz phase alone: the run less its start-up, collection, preflight and model choice.
+    fuzz_in = median(r.duration - float(r.run.get("setup_s") or 0) for r in fz)
+    fuzz_req = median(r.spend("requests") - _before_checks(r.run) for r in fz)
     cli_wall, cli_in = median(c.wall for c in cli), median(c.reported for c in cli)
     cli_req = median(c.requests for c in cli)
     fuzz_ms, cli_ms = 1000 * fuzz_in / fuzz_req, 1000 * cli_in / cli_req
@@ -546,8 +548,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     )  # fmt: skip
     print(
-        "in-run: the suite's run.duration_s, the CLI's own 'in N s'. Requests: the suite's "
-        "spend (model\ndiscovery included: its fuzz fixture needs the models), the CLI's as "
+        "in-run: the suite's run.duration_s less its setup_s (start-up, collection, preflight, "
+        "model choice),\nthe CLI's own 'in N s'. Requests: the suite's fuzz requests (its "
+        "spend less the preflight's and the model choice's),\nthe CLI's as "
         "counted by the bench's server.\nOne --max-examples for the CLI (the suite's largest "
         "standard count); the CLI also sends every\ncoverage case and valid image requests, "
         "which the suite's standard profile samples or skips."
@@ -639,6 +642,12 @@ def latency_section() -> int:
         "same verdict in both runs. Runs of one latency go side by side."
     )
     return 0
+
+
+def _before_checks(run: dict[str, Any]) -> int:
+    """Requests the run sent before its first check (preflight, model choice)."""
+    flight = run.get("requests_in_flight") or {}
+    return int(flight.get("requests_before_waves", 0))
 
 
 def progress(text: str) -> None:

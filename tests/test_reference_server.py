@@ -31,6 +31,7 @@ from conformance.reference.case_faults import CASE_FAULTS
 from conformance.reference.chat import FINISH_REASONS, tokenize
 from conformance.reference.png import png_size
 from conformance.reference.served_models import CHAT_MODELS, IMAGE_MODELS
+from conformance.reference.variants import STOP_IGNORING_ROUTE
 from conformance.transport.sse import read_events
 
 KEY = generate_api_key()
@@ -667,6 +668,13 @@ def _wrong_total(c: httpx.Client, **changes: Any) -> bool:
     return usage["total_tokens"] != usage["prompt_tokens"] + usage["completion_tokens"]
 
 
+def _stop_ignored(c: httpx.Client, model: str) -> bool:
+    response = post_chat(c, model=model, stop="reference")
+    return response.status_code == 200 and (
+        "reference" in response.json()["choices"][0]["message"]["content"]
+    )
+
+
 PROBES: dict[str, Probe] = {
     "auth-accept-any-key": _status(_models_as(f"Bearer {OTHER_KEY}"), 200),
     "auth-no-key-accepted": _status(_models_as(None), 200),
@@ -828,6 +836,9 @@ PROBES: dict[str, Probe] = {
         "ApexApi reference" in _stream_text(c, stop="ApexApi reference")
     ),
     "sse-late-delta": _streamed(_late_delta),
+    "routes-one-ignores-stop": lambda c: (
+        _stop_ignored(c, STOP_IGNORING_ROUTE) and not _stop_ignored(c, CHAT["model"])
+    ),
     "sse-no-usage-chunk": lambda c: _usage_chunk(c) is None,
     "sse-usage-strings": lambda c: isinstance((_usage_chunk(c) or {}).get("prompt_tokens"), str),
     "sse-usage-total": lambda c: (
@@ -920,3 +931,23 @@ def test_variant_slow_delays_without_blocking(zoo_server):
         elapsed = time.monotonic() - started
     assert statuses == [200, 200, 200]
     assert 2.0 <= elapsed < 3.5  # concurrent: three 2-second delays overlap
+
+
+ROUTES = (STOP_IGNORING_ROUTE, "mistral/mistral-small", "meta/llama-3-8b")
+
+
+@pytest.mark.parametrize("mount", ["variant-routes", "routes-one-ignores-stop"])
+def test_routes_answer_under_their_id_and_one_fault_breaks_one(zoo_server, mount):
+    with _client(zoo_server, f"faults/{mount}") as c:
+        listed = {m["id"]: m for m in _models(c)}
+        assert set(ROUTES) <= listed.keys() and set(CHAT_MODELS) <= listed.keys()
+        for model in (*ROUTES, CHAT["model"]):
+            assert listed[model]["owned_by"] == model.split("/")[0]
+            assert _chat_json(c, model=model)["model"] == model
+            data = stream_data(c, model=model, stop="reference")[1]
+            assert {chunk["model"] for chunk in chunks_of(data)} == {model}
+            broken = mount == "routes-one-ignores-stop" and model == STOP_IGNORING_ROUTE
+            assert ("reference" in joined(chunks_of(data))) == broken, model
+            assert _stop_ignored(c, model) == broken, model
+            # The gateway still validates stop on the broken route: only valid requests lose it.
+            assert post_chat(c, model=model, stop=list("vwxyz")).status_code == 400

@@ -98,6 +98,21 @@ def test_conforming_server_passes_full_profile(zoo, name):
     assert outcome.exit_code in ((0, 8) if left_out else (0,)), outcome.messages
 
 
+def test_every_route_conforms_when_every_model_is_judged(zoo):
+    """variant-routes with --models=all: each route, not only the cheapest, draws no verdict."""
+    origin, key = zoo
+    modules = tuple(f"conformance.contract.{m}" for m in CONTRACT)
+    args = (*VARIANT_ARGS, "--models=all")
+    outcome = run_suite(f"{origin}/faults/variant-routes/v1", key, "full", args, modules)
+    bad = {r: v for r, v in outcome.verdicts.items() if v in ("failed", "warned", "error")}
+    assert not bad, f"{bad}\n" + _by_message(outcome, bad)
+    listed = httpx.get(
+        f"{origin}/faults/variant-routes/v1/models", headers={"Authorization": f"Bearer {key}"}
+    ).json()["data"]
+    assert set(outcome.models) == {e["id"] for e in listed}
+    assert outcome.exit_code == 0, outcome.messages
+
+
 # --- each variant does what it says -------------------------------------------------------
 @pytest.fixture(scope="module")
 def client(zoo) -> Iterator[Callable[[str], httpx.Client]]:
@@ -250,6 +265,25 @@ def show_big_models(c: httpx.Client) -> None:
         assert c.post("/images/generations", json=body).status_code == 200
     unlisted = c.post("/chat/completions", json={**CHAT, "model": "meta-llama/model-99-x"})
     assert unlisted.status_code == 404
+
+
+def show_routes(c: httpx.Client) -> None:
+    listed = {e["id"]: e for e in c.get("/models").json()["data"]}
+    routes = ("anthropic/claude-3-haiku", "mistral/mistral-small", "meta/llama-3-8b")
+
+    def price(model: str) -> float:
+        return sum(float(listed[model]["pricing"][k]) for k in ("prompt", "completion"))
+
+    for model in routes:
+        assert price(model) > price(CHAT["model"]), model
+        answer = c.post("/chat/completions", json={**CHAT, "model": model, "stop": "reference"})
+        assert answer.json()["model"] == model
+        assert "reference" not in answer.json()["choices"][0]["message"]["content"]
+        chunks = _chunks(b"".join(_raw_stream(c, {"model": model, "stop": "reference"})))
+        assert {chunk["model"] for chunk in chunks} == {model}
+        assert "reference" not in "".join(
+            ch["choices"][0]["delta"].get("content") or "" for ch in chunks if ch["choices"]
+        )
 
 
 def show_freedoms(c: httpx.Client) -> None:

@@ -61,7 +61,7 @@ def chat_model(request: pytest.FixtureRequest, apex_models: Models) -> str:
     if hasattr(request, "param"):
         return str(request.param)
     if apex_models.chat is None:
-        raise CouldNotJudge(f"no chat model found: {_notes(apex_models)}; pass --chat-model=<id>")
+        raise CouldNotJudge(f"no chat model found: {_notes(apex_models)}; {_hint(request, 'chat')}")
     return apex_models.chat
 
 
@@ -71,8 +71,17 @@ def image_model(request: pytest.FixtureRequest, apex_models: Models) -> str:
         return str(request.param)
     # Never a skip: a surface the suite found no model for is not judged, and says why.
     if apex_models.image is None:
-        raise CouldNotJudge(f"no image model found: {_notes(apex_models)}; pass --image-model=<id>")
+        raise CouldNotJudge(
+            f"no image model found: {_notes(apex_models)}; {_hint(request, 'image')}"
+        )
     return apex_models.image
+
+
+def _hint(request: pytest.FixtureRequest, surface: str) -> str:
+    selected = run_state(request.config).settings.models
+    if selected != "cheapest":
+        return f"--models={selected} selects no {surface} model"
+    return f"pass --{surface}-model=<id>"
 
 
 def _notes(models: Models) -> str:

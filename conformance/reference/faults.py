@@ -394,6 +394,12 @@ _FAULT_LIST: tuple[Fault, ...] = (
           ("CHAT-21/stream-stop-honoured/*",)),
     Fault("sse-stop-first-only", "Applies only the first element of a stop array in streams.",
           ("CHAT-21",), (), "standard", ("CHAT-21/stream-stop-honoured/array",)),
+    # --- one route of a gateway (invisible to the default run, which judges the cheapest) ---
+    Fault("routes-one-ignores-stop", "Routes three more providers' models, and the adapter of "
+          "anthropic/claude-3-haiku drops stop, so only that model's replies contain it.",
+          ("CHAT-21",), (), "standard",
+          ("CHAT-21/stop-sequence-honoured/*", "CHAT-21/stream-stop-honoured/*"),
+          options=("--models=all",)),
     # --- images -----------------------------------------------------------------------
     Fault("img-fewer-than-n", "Returns n-1 images when n > 1.", ("IMG-02",), (), "smoke",
           checks=("IMG-02/exactly-n-items/as-requested",)),
@@ -518,6 +524,10 @@ VARIANTS: dict[str, str] = {
     "variant-big-models": (
         "Lists 348 more priced models (OpenRouter-like, some cheaper than the reference ones, "
         "vision chat models with an image price) and serves every one of them."
+    ),
+    "variant-routes": (
+        "Lists and routes three more providers' chat models (anthropic/, mistral/, meta/), "
+        "all dearer than the cheapest reference model, answering under the requested id."
     ),
 }
 

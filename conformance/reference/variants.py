@@ -20,9 +20,11 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from conformance.reference.errors import ApiError
 from conformance.reference.faults import Faults
 from conformance.reference.responses import dump_json
 from conformance.reference.served_models import IMAGE_MODELS, provider_of
+from conformance.reference.validation import validate_chat
 
 SLOW_SECONDS = 2.0  # variant-slow: before every answer
 FIRST_BYTE_SECONDS = 1.0  # variant-slow-first-byte: before the first byte of a generation
@@ -352,8 +354,18 @@ def _entry(model_id: str, pricing: dict[str, str]) -> dict[str, Any]:
 _BIG = _big_listing()
 # A listed model serves what it is: chat models chat, image models draw (a vision chat
 # model's image price is for images it reads, not ones it makes).
-_BIG_CHAT = frozenset(e["id"] for e in _BIG if not e["id"].startswith("black-forest-labs/"))
-_BIG_IMAGE = frozenset(e["id"] for e in _BIG) - _BIG_CHAT
+_BIG_IMAGE = frozenset(e["id"] for e in _BIG if e["id"].startswith("black-forest-labs/"))
+
+# --- variant-routes: a gateway routing several providers, each dearer than the cheapest ----
+STOP_IGNORING_ROUTE = "anthropic/claude-3-haiku"  # routes-one-ignores-stop
+_ROUTES = [
+    _entry(model_id, {"prompt": prompt, "completion": completion})
+    for model_id, prompt, completion in (
+        (STOP_IGNORING_ROUTE, "0.00025", "0.00125"),
+        ("mistral/mistral-small", "0.0002", "0.0006"),
+        ("meta/llama-3-8b", "0.0003", "0.0006"),
+    )
+]
 
 
 def _image_base(body: dict[str, Any]) -> str:
@@ -366,27 +378,43 @@ def _image_base(body: dict[str, Any]) -> str:
     return small.id if fits else "openai/dall-e-3"
 
 
-class _BigModels:
-    """Lists _BIG beside the reference models and serves each by mapping it onto one of them."""
+class _ExtraModels:
+    """Lists `entries` beside the reference models and serves each by mapping it onto one of them.
 
-    def __init__(self, app: ASGIApp) -> None:
+    The routes of `ignores_stop` lose `stop` on the way to the model once the request is
+    valid, as a broken provider adapter does (a fault, not a variant).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        entries: list[dict[str, Any]],
+        images: frozenset[str] = frozenset(),
+        ignores_stop: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
+        self.entries = entries
+        self.chats = frozenset(e["id"] for e in entries) - images
+        self.images = images
+        self.ignores_stop = ignores_stop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if scope["method"] == "GET" and _path(scope).endswith("/v1/models"):
-            await _Rewrite(self.app, json_edit=_listed)(scope, receive, send)
+            await _Rewrite(self.app, json_edit=self._listed)(scope, receive, send)
             return
         raw = await _read_body(receive)
         is_chat = _path(scope).endswith("/chat/completions")
-        requested = _mapped_model(raw, _BIG_CHAT if is_chat else _BIG_IMAGE)
+        requested = _mapped_model(raw, self.chats if is_chat else self.images)
         if requested is None:
             await self.app(scope, _replay(raw, receive), send)
             return
         body = json.loads(raw)
         body["model"] = _CHAT_BASE if is_chat else _image_base(body)
+        if requested in self.ignores_stop and _valid_chat(body):
+            body.pop("stop", None)
         raw = dump_json(body)
         headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
         scope = {**scope, "headers": [*headers, (b"content-length", str(len(raw)).encode())]}
@@ -403,11 +431,19 @@ class _BigModels:
         rewrite = _Rewrite(self.app, json_edit=renamed, event_edit=_data_edit(rename))
         await rewrite(scope, _replay(raw, receive), send)
 
+    def _listed(self, body: Any, scope: Scope, status: int) -> Any:
+        if status == 200 and isinstance(body, dict) and isinstance(body.get("data"), list):
+            body["data"].extend(json.loads(json.dumps(self.entries)))
+        return body
 
-def _listed(body: Any, scope: Scope, status: int) -> Any:
-    if status == 200 and isinstance(body, dict) and isinstance(body.get("data"), list):
-        body["data"].extend(json.loads(json.dumps(_BIG)))
-    return body
+
+def _valid_chat(body: dict[str, Any]) -> bool:
+    """The gateway's own validation, which a request passes before any adapter sees it."""
+    try:
+        validate_chat(body, frozenset())
+    except ApiError:
+        return False
+    return True
 
 
 def _mapped_model(raw: bytes, served: frozenset[str]) -> str | None:
@@ -525,5 +561,10 @@ _VARIANTS: dict[str, tuple[Callable[..., ASGIApp], dict[str, Any]]] = {
     "variant-sse-bytes": (_Rewrite, {"event_edit": _byte_by_byte}),
     "variant-sse-multiline": (_Rewrite, {"event_edit": _multiline}),
     "variant-keepalive": (_Rewrite, {"event_edit": _keepalive}),
-    "variant-big-models": (_BigModels, {}),
+    "variant-big-models": (_ExtraModels, {"entries": _BIG, "images": _BIG_IMAGE}),
+    "variant-routes": (_ExtraModels, {"entries": _ROUTES}),
+    "routes-one-ignores-stop": (
+        _ExtraModels,
+        {"entries": _ROUTES, "ignores_stop": frozenset({STOP_IGNORING_ROUTE})},
+    ),
 }

@@ -86,9 +86,12 @@ def load_shard(spec: str) -> Shard:
 def records_of(shards: list[Shard]) -> list[TestRecord]:
     """Every input's records; a record seen before (same nodeid, model, verdict, message)
     counts once, and an `error` beside a verdict of the same check on the same target is
-    dropped: that check was judged (a model-independent check runs in every shard)."""
+    dropped: that check was judged (a model-independent check runs in every shard). So is
+    the error of a model-dependent check in a shard that selected no model of its surface
+    (`--models=anthropic/*` has no image model) where another shard judged it per model."""
     seen: set[tuple[str, str, str, str]] = set()
     judged: set[tuple[str, str, str]] = set()
+    judged_per_model: set[tuple[str, str]] = set()
     kept: list[tuple[str, TestRecord]] = []
     for shard in shards:
         target = str(shard.run.get("target"))
@@ -101,10 +104,16 @@ def records_of(shards: list[Shard]) -> list[TestRecord]:
             kept.append((target, record))
             if record.verdict in _JUDGED:
                 judged.add((target, record.nodeid, record.model))
+                if record.model:
+                    judged_per_model.add((target, record.check))
     return [
         record
         for target, record in kept
-        if record.verdict != "error" or (target, record.nodeid, record.model) not in judged
+        if record.verdict != "error"
+        or not (
+            (target, record.nodeid, record.model) in judged
+            or (not record.model and (target, record.check) in judged_per_model)
+        )
     ]
 
 
@@ -123,8 +132,12 @@ def merge(
         )
     records = records_of(shards)
     run = merged_run(shards, out_dir)
+    # Every shard's models, in shard order, each once: the merged matrix's columns.
+    selected = [m for shard in shards for m in shard.run.get("selected_models") or []]
+    run["selected_models"] = [list(m) for m in dict.fromkeys(tuple(m) for m in selected)]
     other = sum(_other_failures(shard) for shard in shards)
-    gate, summary = summarize(records, run, inputs, None, other)
+    latency = merged_latency(shards)
+    gate, summary = summarize(records, run, inputs, None, other, latency)
     stops = [shard for shard in shards if shard.summary["gate"].get("verdict") in _STOPS]
     if not stops:
         return gate, summary
@@ -137,7 +150,17 @@ def merge(
         summary["gate"] = gate.as_dict()
         return gate, summary
     outcome = stops[0].summary["gate"]["verdict"]
-    return summarize(records, run, inputs, (outcome, "; ".join(why)), other)
+    return summarize(records, run, inputs, (outcome, "; ".join(why)), other, latency)
+
+
+def merged_latency(shards: list[Shard]) -> dict[str, Any]:
+    """Each model's latency profile, from the shard that judged it (the first, if several:
+    profiles of different regions are not one distribution)."""
+    merged: dict[str, Any] = {}
+    for shard in shards:
+        for model, profile in (shard.summary.get("latency") or {}).items():
+            merged.setdefault(model, profile)
+    return merged
 
 
 def _check_compatible(shards: list[Shard]) -> None:
