@@ -4,10 +4,10 @@ Imported by bench/run.py (section 6). For each latency and profile, the suite ru
 one request at a time (--concurrency=1) and once at the default concurrency; the table
 shows both wall times beside the physical limit of that run: its longest chain of
 requests that must wait for one another, times the latency. The chain is read from the
-run's own summary.json (`run.requests_in_flight`): the requests sent one after another
-before the waves (preflight, model choice), one per wave, and those the checks sent
-themselves afterwards. The reference streams its events without pauses, so a stream adds
-nothing measurable beyond its latency.
+run's own summary.json (`run.requests_in_flight`): the rounds of requests before the waves
+(the preflight, then the chat and image probes side by side), one per wave, and the
+requests the checks sent themselves afterwards. The reference streams its events without
+pauses, so a stream adds nothing measurable beyond its latency.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class LatencyRun:
         if not flight:
             return None
         waves = len(flight["requests_per_wave"])
-        return int(flight["requests_before_waves"]) + waves + int(flight["requests_after_waves"])
+        return int(flight["rounds_before_waves"]) + waves + int(flight["requests_after_waves"])
 
 
 def run_once(

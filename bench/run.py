@@ -637,9 +637,10 @@ def latency_section() -> int:
     print(table(latency.HEADERS, latency.rows(runs)))
     print(
         "serial: --concurrency=1; limit: the run's chain of requests that wait for one another "
-        "(before the waves,\none per wave, after them; summary.json run.requests_in_flight) x "
-        "the latency; requests: serial/default;\nverdicts: whether every requirement got the "
-        "same verdict in both runs. Runs of one latency go side by side."
+        "(the rounds\nbefore the waves, one per wave, the requests after them; summary.json "
+        "run.requests_in_flight) x the latency;\nrequests: serial/default; verdicts: whether "
+        "every requirement got the same verdict in both runs.\nRuns of one latency go side by "
+        "side."
     )
     return 0
 

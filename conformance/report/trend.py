@@ -4,7 +4,6 @@ network), a table of the runs and the flaky requirements."""
 
 from __future__ import annotations
 
-import math
 from html import escape
 from typing import Any
 
@@ -26,6 +25,7 @@ _COLOURS = {
 }
 _TABLE = ("passed", "failed", "warned", "waived", "error", "info")
 _HEIGHT, _TOP, _PLOT, _LEFT = 160, 8, 112, 40
+_LABEL_ROOM = 40  # px between two date labels
 _MIN = 3.0  # px: the least height of a verdict that occurred
 
 TREND_STYLE = """<style>
@@ -102,7 +102,7 @@ def chart_svg(points: list[dict[str, Any]], level: str) -> str:
         f'<text x="{_LEFT - 8}" y="{_TOP + 4}" text-anchor="end">{top}</text>',
         f'<text x="{_LEFT - 8}" y="{_TOP + _PLOT}" text-anchor="end">0</text>',
     ]
-    every = math.ceil(n / 10)
+    last_day, last_x = "", -float(_LABEL_ROOM)
     for i, point in enumerate(points):
         x = _LEFT + i * step
         y = float(_TOP + _PLOT)
@@ -118,11 +118,15 @@ def chart_svg(points: list[dict[str, Any]], level: str) -> str:
                 f'fill="{_COLOURS[word]}"><title>{escape(point["started"])}: '
                 f"{count} {word}</title></rect>"
             )
-        if i % every == 0 or i == n - 1:
+        day = point["started"][5:10]
+        # A date under the first run of each day, where it has room: runs of one night
+        # share one label instead of printing over each other.
+        if day != last_day and x - last_x >= _LABEL_ROOM:
             out.append(
                 f'<text x="{x + bar / 2:.1f}" y="{_TOP + _PLOT + 16}" text-anchor="middle">'
-                f"{escape(point['started'][5:10])}</text>"
+                f"{escape(day)}</text>"
             )
+            last_day, last_x = day, x
     out.append("</svg>")
     return "".join(out)
 

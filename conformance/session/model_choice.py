@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
@@ -120,31 +121,47 @@ def image_candidates(listing: list[dict[str, Any]]) -> list[str]:
 
 
 def choose_models(client: ApexClient) -> Models:
-    """Options first; otherwise the cheapest listed model that answers a real request."""
-    settings = client.settings
+    """Options first; otherwise the cheapest listed model that answers a real request.
+
+    The chat and the image choice do not wait for each other: with --concurrency above 1
+    their probes go out side by side.
+    """
     listing = list_models(client)
     models = Models(listing)
-    if settings.chat_model:
-        models.chat = settings.chat_model
-        models.notes.append(f"chat model {settings.chat_model} from --chat-model")
-    else:
-        candidates = chat_candidates(listing)
-        models.chat, _, note = _probe(client, candidates, chat_requests)
-        if models.chat is None and _absent(client, "/chat/completions"):
-            # No such endpoint is the target's failure: the checks must see its 404s.
-            models.chat = candidates[0] if candidates else PLACEHOLDER_CHAT_MODEL
-            note = f"POST /chat/completions does not exist on the target; tested with {models.chat}"
-        models.notes.append(f"chat model: {note}")
-    images = [settings.image_model] if settings.image_model else image_candidates(listing)
-    models.image, models.image_request, note = _probe(client, images, image_requests)
-    if settings.image_model:
-        models.image = settings.image_model
-        note = f"{settings.image_model} from --image-model"
-    elif models.image is None and _absent(client, "/images/generations"):
-        models.image = images[0] if images else PLACEHOLDER_IMAGE_MODEL
-        note = f"POST /images/generations does not exist on the target; tested with {models.image}"
-    models.notes.append(f"image model: {note}")
+    workers = 2 if client.dispatch.concurrent else 1
+    with ThreadPoolExecutor(workers, thread_name_prefix="apex-choice") as pool:
+        chat = pool.submit(_choose_chat, client, listing)
+        image = pool.submit(_choose_image, client, listing)
+        models.chat, chat_note = chat.result()
+        models.image, models.image_request, image_note = image.result()
+    models.notes += [f"chat model: {chat_note}", f"image model: {image_note}"]
     return models
+
+
+def _choose_chat(client: ApexClient, listing: list[dict[str, Any]]) -> tuple[str | None, str]:
+    if client.settings.chat_model:
+        return client.settings.chat_model, f"{client.settings.chat_model} from --chat-model"
+    candidates = chat_candidates(listing)
+    chosen, _, note = _probe(client, candidates, chat_requests)
+    if chosen is None and _absent(client, "/chat/completions"):
+        # No such endpoint is the target's failure: the checks must see its 404s.
+        chosen = candidates[0] if candidates else PLACEHOLDER_CHAT_MODEL
+        note = f"POST /chat/completions does not exist on the target; tested with {chosen}"
+    return chosen, note
+
+
+def _choose_image(
+    client: ApexClient, listing: list[dict[str, Any]]
+) -> tuple[str | None, dict[str, Any] | None, str]:
+    option = client.settings.image_model
+    images = [option] if option else image_candidates(listing)
+    chosen, request, note = _probe(client, images, image_requests)
+    if option:
+        chosen, note = option, f"{option} from --image-model"
+    elif chosen is None and _absent(client, "/images/generations"):
+        chosen = images[0] if images else PLACEHOLDER_IMAGE_MODEL
+        note = f"POST /images/generations does not exist on the target; tested with {chosen}"
+    return chosen, request, note
 
 
 class ModelSelectionError(ValueError):

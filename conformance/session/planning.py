@@ -29,8 +29,10 @@ class Waves:
     """What planning did, for the report and the benchmark's physical limit."""
 
     concurrency: int
-    # Requests sent one after another before planning (preflight, model choice).
+    # Requests sent before planning (preflight, model choice), and how many of them had to
+    # wait for one another (the chat and the image probes go side by side).
     before: int = 0
+    before_rounds: int = 0
     sizes: list[int] = field(default_factory=list)
     # The requests count when planning ended; the run's total minus it were sent by the
     # checks themselves, one at a time (a failure sent again, a Hypothesis shrink).
@@ -40,6 +42,7 @@ class Waves:
         return {
             "concurrency": self.concurrency,
             "requests_before_waves": self.before,
+            "rounds_before_waves": self.before_rounds,
             "requests_per_wave": self.sizes,
             "requests_after_waves": total_requests - self.planned_until,
         }
@@ -59,9 +62,17 @@ class _Stopped:
         return report
 
 
-def plan(session: pytest.Session, dispatch: Dispatcher, spend: Spend) -> Waves:
-    """Send the requests of `session.items` in waves; the items are left as they were."""
-    waves = Waves(dispatch.concurrency, before=spend.requests)
+def plan(
+    session: pytest.Session,
+    dispatch: Dispatcher,
+    spend: Spend,
+    timeline: list[tuple[float, float]],
+) -> Waves:
+    """Send the requests of `session.items` in waves; the items are left as they were.
+
+    `timeline` holds (start, end) of the requests sent so far.
+    """
+    waves = Waves(dispatch.concurrency, spend.requests, longest_chain(timeline))
     # Checks that judge every answer of the run send nothing of their own.
     items = [item for item in session.items if item.get_closest_marker("after_all") is None]
     saved = {item.nodeid: list(item.user_properties) for item in items}
@@ -92,6 +103,16 @@ def plan(session: pytest.Session, dispatch: Dispatcher, spend: Spend) -> Waves:
                 item.user_properties[:] = saved[item.nodeid]
             item._report_sections.clear()
     return waves
+
+
+def longest_chain(intervals: list[tuple[float, float]]) -> int:
+    """The most requests of `intervals` that ran one after another, none overlapping."""
+    ordered = sorted(intervals, key=lambda interval: interval[1])
+    chain: list[int] = []
+    for index, (start, _) in enumerate(ordered):
+        before = [chain[j] for j in range(index) if ordered[j][1] <= start]
+        chain.append(1 + max(before, default=0))
+    return max(chain, default=0)
 
 
 def _run_unreported(session: pytest.Session, items: list[pytest.Item]) -> None:

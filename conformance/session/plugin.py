@@ -330,7 +330,7 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
             and state.workers == 1
             and not config.getoption("usepdb", False)
         ):
-            state.waves = plan(session, state.client.dispatch, state.spend)
+            state.waves = plan(session, state.client.dispatch, state.spend, state.client.timeline)
     return (yield)
 
 

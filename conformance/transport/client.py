@@ -97,6 +97,8 @@ class ApexClient:
         self._http_lock = threading.Lock()
         self._cache: dict[_Key, Exchange] = {}
         self._seeded: set[_Key] = set()
+        # (start, end) of every request sent, by time.monotonic(): which waited for which.
+        self.timeline: list[tuple[float, float]] = []
         # Exchanges the current check used (cache hits included), for its transcript.
         self.touched: list[Exchange] = []
 
@@ -294,6 +296,7 @@ class ApexClient:
                 f"{type(exc).__name__} after {len(exchange.body)} bytes of the body: {exc}"
             )
         exchange.elapsed = time.monotonic() - started
+        self.timeline.append((started, started + exchange.elapsed))
         return exchange
 
     def _stream(
@@ -361,6 +364,7 @@ class ApexClient:
         exchange.issues = list(reader.issues)
         exchange.body = bytes(raw)
         exchange.elapsed = time.monotonic() - started
+        self.timeline.append((started, started + exchange.elapsed))
         return exchange
 
 

@@ -57,11 +57,15 @@ class Dispatcher:
         return self._obtain(key, send, defer=True)
 
     def _obtain(self, key: Hashable, send: Callable[[], T], *, defer: bool) -> T | None:
+        mine: Future[Any] | None = None
         with self._lock:
             future = self._inflight.get(key)
             if self.planning and future is None:
                 self._inflight[key] = self._executor().submit(send)
                 self.submitted += 1
+            elif future is None:
+                # Sent by this thread; another that wants it meanwhile waits for this answer.
+                mine = self._inflight[key] = Future()
         if self.planning:
             if future is not None and future.done():
                 # An answer, or the error a serial run would have stopped this check at.
@@ -70,13 +74,28 @@ class Dispatcher:
             if defer:
                 return None
             raise Pending(key)
-        if future is None:
-            return send()
+        if mine is not None:
+            return self._send_here(key, mine, send)
+        assert future is not None
         with self._lock:
             # The first taker gets a failure, as in a serial run; a later one sends again.
             self._inflight.pop(key, None)
         taken: T = future.result()
         return taken
+
+    def _send_here(self, key: Hashable, mine: Future[Any], send: Callable[[], T]) -> T:
+        try:
+            answer = send()
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        else:
+            mine.set_result(answer)
+            return answer
+        finally:
+            with self._lock:
+                if self._inflight.get(key) is mine:
+                    del self._inflight[key]
 
     def settle(self) -> None:
         """Wait until every request in flight is answered."""
