@@ -105,3 +105,39 @@ def test_unknown_model_pattern_is_a_usage_error(zoo, tmp_path):
     assert run.exit_code == 4
     assert "nobody/* matches no model" in run.output
     assert Path(tmp_path / "summary.json").exists()
+
+
+def test_max_cost_leaves_models_unjudged_never_passed(zoo, tmp_path):
+    origin, key = zoo
+    url = fault_url(origin, "variant-routes")
+    run = run_with_reports(url, key, tmp_path, "--models=all", "--max-cost=0.5")
+    assert run.exit_code == 8, run.output[-3000:]
+    models = _models(run)
+    assert models and all(m["unjudged"] and m["verdict"] != "passed" for m in models.values())
+    assert all("--max-cost of 0.5 is spent" in m["reason"] for m in models.values())
+    spent = float(run.summary["run"]["estimated_cost"].split()[0])
+    assert spent >= 0.5  # the cap was reached: requests stopped there, the rest in flight
+
+
+def test_models_with_a_model_option_is_a_usage_error(zoo, tmp_path):
+    origin, key = zoo
+    url = fault_url(origin, "variant-routes")
+    run = run_with_reports(url, key, tmp_path, "--models=all", "--chat-model=openai/gpt-4o")
+    assert run.exit_code == 4
+    assert "leave out --chat-model" in run.output
+
+
+@pytest.mark.parametrize(("model", "exit_code"), [("anthropic/*", 0), ("openai/*", 1)])
+def test_a_model_waiver_covers_that_model_only(zoo, tmp_path, model, exit_code):
+    origin, key = zoo
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        f"- id: CHAT-21\n  model: '{model}'\n  reason: the provider adapter drops stop\n"
+        "  expires: 2099-01-01\n",
+        "utf-8",
+    )
+    url = fault_url(origin, FAULT)
+    run = run_with_reports(url, key, tmp_path / "r", "--models=all", f"--waivers={waivers}")
+    assert run.exit_code == exit_code, run.output[-3000:]
+    row = next(r for r in run.summary["requirements"] if r["id"] == "CHAT-21")
+    assert row["verdict"] == ("waived" if exit_code == 0 else "failed")
