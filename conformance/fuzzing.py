@@ -31,6 +31,7 @@ import hypothesis
 import pytest
 import requests
 import schemathesis
+from _pytest.python import pytest_pyfunc_call as default_pyfunc_call
 from hypothesis import Phase
 from schemathesis.checks import not_a_server_error
 from schemathesis.core import NotSet
@@ -405,6 +406,15 @@ def _media_type(response: schemathesis.Response) -> str:
 
 # --- Sending --------------------------------------------------------------------------
 @dataclass
+class FuzzPlan:
+    """The cases one fuzz test generated, in their order, and whether that test ran to its
+    end (then they are all it generates with this seed until one fails)."""
+
+    cases: list[tuple[AnyCase, str, bool]] = field(default_factory=list)
+    complete: bool = False
+
+
+@dataclass
 class Fuzzer:
     """Sends generated cases to the target within the run's budget, rate and spend."""
 
@@ -417,10 +427,13 @@ class Fuzzer:
     touched: list[Exchange] | None = None
     # The client's dispatcher: fuzz cases go out in the same waves, within the same limits.
     dispatch: Dispatcher = field(default_factory=lambda: Dispatcher(1))
+    # Where one fuzz test notes the cases it generates (set while they are collected).
+    recording: FuzzPlan | None = None
     plan: Plan = field(init=False)
     negative_checks: list[CheckFunction] = field(init=False)
     # Answers by request, so a case Hypothesis generates twice is paid for once.
     _answers: dict[str, schemathesis.Response] = field(init=False, default_factory=dict)
+    _failures: dict[str, CouldNotJudge] = field(init=False, default_factory=dict)
     # One keep-alive session per sending thread (a requests.Session is not thread-safe).
     _sessions: threading.local = field(init=False, default_factory=threading.local)
     _opened: list[requests.Session] = field(init=False, default_factory=list)
@@ -435,7 +448,41 @@ class Fuzzer:
         self.negative_checks = [not_a_server_error, rejection_check(known)]
 
     def run(self, case: AnyCase, *, negative: bool) -> None:
-        """Shape the case, send it, account for it, and run the checks of its test."""
+        """Shape the case, send it, account for it, and run the checks of its test.
+
+        While the test's cases are being collected (`recording`), the case is only sent
+        and noted: it is judged later, from the notes (`replay_planned`).
+        """
+        self._shape(case, negative)
+        if not worth_sending(case, self.plan, self.settings.seed):
+            return
+        key = _request_key(case)
+        if self.recording is None:
+            self._judge(case, key, negative)
+            return
+        self.recording.cases.append((case, key, negative))
+        if key in self._answers:
+            return
+        if self.dispatch.planning:
+            self.dispatch.prefetch(key, self._sender(key, case))
+            return
+        try:
+            self._answers[key] = self.dispatch.obtain(key, self._sender(key, case))
+        except CouldNotJudge as exc:
+            self._failures[key] = exc  # met when the case is judged, as a planned one's
+
+    def replay_planned(self, recorded: FuzzPlan) -> bool:
+        """Judge the cases a planned run of this test generated, in their order; False at
+        the first that does not pass (Hypothesis then runs the test for real, and shrinks
+        it as in a run without planning)."""
+        for case, key, negative in recorded.cases:
+            try:
+                self._judge(case, key, negative)
+            except Exception:
+                return False
+        return True
+
+    def _shape(self, case: AnyCase, negative: bool) -> None:
         label = case.operation.label
         if label in REQUEST_COMPONENT:
             # One fuzzing case in UNKNOWN_MODEL_SHARE keeps its generated model id: an
@@ -446,22 +493,24 @@ class Fuzzer:
             case.body = shape_body(
                 label, case.body, self.models, negative=negative, keep_model=keep
             )
-        if not worth_sending(case, self.plan, self.settings.seed):
-            return
+
+    def _sender(self, key: str, case: AnyCase) -> Callable[[], schemathesis.Response]:
         headers = {"Authorization": f"Bearer {self.settings.api_key}"}
-        timeout = self._timeout(case)
-        key = _request_key(case)
+        return lambda: self._send(key, case, headers, self._timeout(case))
+
+    def _judge(self, case: AnyCase, key: str, negative: bool) -> None:
+        if key in self._failures:
+            raise self._failures.pop(key)
         response = self._answers.get(key)
         if response is None:
-            response = self.dispatch.prefetch(key, lambda: self._send(key, case, headers, timeout))
-            if response is None:
-                return  # planning: the case is judged when the run replays it
+            response = self.dispatch.obtain(key, self._sender(key, case))
             self._answers[key] = response  # sent ahead, by the fuzzer of the planning run
         if self.touched is not None:
             # The plugin attaches the last exchanges of a failed check to its report; keep
             # the list short, the final Hypothesis replay is the one that matters.
             self.touched.append(as_exchange(response))
             del self.touched[:-3]
+        headers = {"Authorization": f"Bearer {self.settings.api_key}"}
         case.validate_response(
             response,
             checks=self.negative_checks if negative else POSITIVE_CHECKS,
@@ -469,7 +518,7 @@ class Fuzzer:
             transport_kwargs={
                 "base_url": self.settings.base_url,
                 "headers": headers,
-                "timeout": timeout,
+                "timeout": self._timeout(case),
             },
         )
 
@@ -525,6 +574,62 @@ class Fuzzer:
         streamed = isinstance(case.body, dict) and case.body.get("stream") is True
         read = min(total, self.settings.stream_idle_timeout) if streamed else total
         return min(10.0, total), read
+
+
+class PlannedFuzzTests:
+    """pytest hooks: a fuzz test first generates and sends all of its cases, and only then
+    judges them, in their order; at the first that does not pass, Hypothesis runs the test
+    again for real (the answers come from the cache) and shrinks it.
+
+    With a seed Hypothesis generates the same cases until one fails, so the verdicts are
+    those of judging each case as it comes; and every run sends the same cases, whatever
+    its --concurrency (planned runs send them in a wave, see conformance.session.planning).
+    """
+
+    def __init__(self) -> None:
+        self.recorded: dict[str, FuzzPlan] = {}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> Any:
+        fuzzer = pyfuncitem.funcargs.get("fuzzer")
+        if not isinstance(fuzzer, Fuzzer) or not fuzzer.dispatch.planning:
+            return (yield)
+        return (yield from _recording(fuzzer, self.recorded, pyfuncitem.nodeid))
+
+
+class ReplayedFuzzTests:
+    """The judging half of PlannedFuzzTests (pluggy runs one hook function per plugin)."""
+
+    def __init__(self, planned: PlannedFuzzTests) -> None:
+        self.planned = planned
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        fuzzer = pyfuncitem.funcargs.get("fuzzer")
+        if not isinstance(fuzzer, Fuzzer) or fuzzer.dispatch.planning:
+            return None
+        recorded = self.planned.recorded.get(pyfuncitem.nodeid)
+        if recorded is None or not recorded.complete:
+            # Not planned (--concurrency=1): generate and send them all now, one by one.
+            recorded = FuzzPlan()
+            fuzzer.recording = recorded
+            try:
+                default_pyfunc_call(pyfuncitem)  # a skip or an error is the test's outcome
+            finally:
+                fuzzer.recording = None
+        if not fuzzer.replay_planned(recorded):
+            return None  # pytest runs the test again, and Hypothesis shrinks the failure
+        return True
+
+
+def _recording(fuzzer: Fuzzer, into: dict[str, FuzzPlan], nodeid: str) -> Any:
+    recording = fuzzer.recording = into[nodeid] = FuzzPlan()
+    try:
+        result = yield
+    finally:
+        fuzzer.recording = None
+    recording.complete = True
+    return result
 
 
 def _is_fuzzing(case: AnyCase) -> bool:

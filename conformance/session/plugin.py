@@ -19,6 +19,7 @@ from conformance.catalogue import requirements
 from conformance.config import options
 from conformance.config.settings import env
 from conformance.config.target import Target
+from conformance.fuzzing import PlannedFuzzTests, ReplayedFuzzTests
 from conformance.report import records
 from conformance.report.matrix import PROFILE_SKIP
 from conformance.report.stub import clear_reports, write_stub_reports
@@ -121,6 +122,9 @@ def _configure_run(config: pytest.Config, report_dir: Path | None) -> None:
         state.client.seed_cache(workerinput["apex_cache"])
     config.stash[STATE] = state
     config.pluginmanager.register(_Recorder(state), "apex-conformance-recorder")
+    planned = PlannedFuzzTests()
+    config.pluginmanager.register(planned, "apex-conformance-planned-fuzz")
+    config.pluginmanager.register(ReplayedFuzzTests(planned), "apex-conformance-replayed-fuzz")
     if config.option.tbstyle == "auto":
         # Verdicts replace pytest's tracebacks with their own words, so skip building them:
         # a long traceback per check costs seconds on a target that fails everything.

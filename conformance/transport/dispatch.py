@@ -68,6 +68,8 @@ class Dispatcher:
                 mine = self._inflight[key] = Future()
         if self.planning:
             if future is not None and future.done():
+                if defer and future.exception() is not None:
+                    return None  # its taker meets the error when the run judges it
                 # An answer, or the error a serial run would have stopped this check at.
                 answer: T = future.result()
                 return answer
