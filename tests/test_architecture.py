@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "session": {
         "vocabulary", "catalogue", "config", "transport", "spec", "session", "report",
-        "contract", "reference",
+        "contract", "fuzzing", "reference",
     },
     "reference": {
         "vocabulary", "catalogue", "spec", "reference", "contract.cases", "session.inprocess",
