@@ -39,6 +39,7 @@ def test_the_broken_route_fails_chat21_and_no_other_model_does(all_models):
     assert all_models.summary["gate"]["failed"] == ["CHAT-21"]
     assert all_models.summary["gate"]["failed_models"] == {"CHAT-21": [BROKEN]}
     assert f"CHAT-21 failed for {BROKEN}" in " ".join(all_models.summary["gate"]["reasons"])
+    assert f"(--models=all); failing: {BROKEN}" in all_models.output
 
 
 def test_model_independent_checks_run_once(all_models):

@@ -11,6 +11,18 @@ from conformance.transport.redact import redact_text
 from conformance.vocabulary import LEVELS, headline
 
 
+def _models_line(summary: dict[str, Any]) -> str:
+    facts = summary["run"]
+    entries = summary.get("models") or []
+    if facts.get("models", "cheapest") == "cheapest" or not entries:
+        return f"models: chat {facts['chat_model']}, image {facts['image_model']}"
+    bad = [m["id"] for m in entries if m["verdict"] in ("failed", "warned")]
+    unjudged = [m["id"] for m in entries if m["unjudged"]]
+    line = f"models: {len(entries)} selected (--models={facts['models']})"
+    line += f"; failing: {', '.join(bad)}" if bad else ""
+    return line + (f"; not judged: {', '.join(unjudged)}" if unjudged else "")
+
+
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     """Totals, what went wrong, waivers, the diff, spend and the overall verdict."""
     facts, gate = summary["run"], summary["gate"]
@@ -32,7 +44,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         f"{spent['completion_tokens']} completion tokens, {spent['images']} images"
         + _retries(spent.get("connection_retries", 0))
     )
-    lines.append(f"models: chat {facts['chat_model']}, image {facts['image_model']}")
+    lines.append(_models_line(summary))
     lines.append(overall)
     for reason in gate["reasons"]:
         first, *rest = reason.splitlines()
