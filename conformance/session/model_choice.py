@@ -192,9 +192,11 @@ def select_models(client: ApexClient, spec: str) -> Models:
     models = Models(listing, chats=chats, images=images)
     models.chat = chats[0] if chats else None
     models.image = images[0] if images else None
-    for model in images:
-        _, body, _ = _probe(client, [model], image_requests)
-        models.image_requests[model] = body or image_requests(model)[0][1]
+    workers = min(len(images), client.dispatch.concurrency) or 1
+    with ThreadPoolExecutor(workers, thread_name_prefix="apex-choice") as pool:
+        probes = [pool.submit(_probe, client, [model], image_requests) for model in images]
+        for model, probe in zip(images, probes, strict=True):
+            models.image_requests[model] = probe.result()[1] or image_requests(model)[0][1]
     models.image_request = models.image_requests.get(models.image or "")
     models.notes.append(f"--models={spec}: {len(chats)} chat, {len(images)} image model(s)")
     return models
