@@ -228,7 +228,8 @@ def test_clean_standard_run_passes_with_every_gated_requirement_judged(standard_
 
 def test_ctrl_c_leaves_partial_reports_marked_interrupted(tmp_path):
     key = generate_api_key()
-    with ServerThread(Slow(create_app(key), 0.3)) as server:
+    # Slow enough that the run is still sending its waves a second after the collection.
+    with ServerThread(Slow(create_app(key), 1.0)) as server:
         env = {**os.environ, "APEX_API_KEY": key}
         report_dir = tmp_path / "r"
         proc = subprocess.Popen(
