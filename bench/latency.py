@@ -90,23 +90,30 @@ def _env() -> dict[str, str]:
 def measure(
     latencies: Sequence[float], profiles: Sequence[str], seed: int, progress: Any
 ) -> list[LatencyRun]:
-    """Every (latency, profile, concurrency) run; the runs of one latency go out together.
+    """Every (latency, profile, concurrency) run.
 
-    They wait on the network, not the CPU, and each has its own server: running them side
-    by side keeps the bench's wall time near that of its slowest run.
+    The serial runs wait on the network, not the CPU: they go out together, in the
+    background. The concurrent runs use the CPU in bursts, so they take turns beside them,
+    one at a time; on two cores each still has a core of its own.
     """
     runs: list[LatencyRun] = []
     for latency in latencies:
         key = generate_api_key()
-        with ServerThread(Delay(create_app(key), latency)) as server:
-            jobs = [(p, c) for p in profiles for c in (1, DEFAULT_CONCURRENCY)]
-            progress(f"latency {latency} s: {len(jobs)} runs side by side")
-            with ThreadPoolExecutor(len(jobs)) as pool:
-                futures = [
-                    pool.submit(run_once, server.base_url, key, p, latency, c, seed)
-                    for p, c in jobs
-                ]
-                runs += [f.result() for f in futures]
+        with (
+            ServerThread(Delay(create_app(key), latency)) as server,
+            ThreadPoolExecutor(len(profiles)) as pool,
+        ):
+            progress(f"latency {latency} s: serial runs in the background")
+            serial = [
+                pool.submit(run_once, server.base_url, key, p, latency, 1, seed) for p in profiles
+            ]
+            for profile in profiles:
+                progress(f"latency {latency} s: {profile} at --concurrency={DEFAULT_CONCURRENCY}")
+                runs.append(
+                    run_once(server.base_url, key, profile, latency, DEFAULT_CONCURRENCY, seed)
+                )
+            progress(f"latency {latency} s: waiting for the serial runs")
+            runs += [future.result() for future in serial]
     return runs
 
 

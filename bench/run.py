@@ -639,8 +639,8 @@ def latency_section() -> int:
         "serial: --concurrency=1; limit: the run's chain of requests that wait for one another "
         "(the rounds\nbefore the waves, one per wave, the requests after them; summary.json "
         "run.requests_in_flight) x the latency;\nrequests: serial/default; verdicts: whether "
-        "every requirement got the same verdict in both runs.\nRuns of one latency go side by "
-        "side."
+        "every requirement got the same verdict in both runs.\nThe serial runs of a latency "
+        "go side by side in the background; the concurrent ones one at a time beside them."
     )
     return 0
 

@@ -16,6 +16,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+# Seconds within which answers count as arriving together (one pass of the waiting checks).
+TOGETHER = 0.05
 
 
 class Pending(Exception):
@@ -33,6 +35,9 @@ class Dispatcher:
         self.concurrency = concurrency
         self.planning = False
         self.submitted = 0  # requests sent ahead of their checks so far
+        # The wave of what is sent ahead now (set by the planner), and of each such request.
+        self.wave = 1
+        self._waves: dict[Hashable, int] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: dict[Hashable, Future[Any]] = {}  # the futures of sends of any T
         self._lock = threading.Lock()
@@ -62,6 +67,7 @@ class Dispatcher:
             future = self._inflight.get(key)
             if self.planning and future is None:
                 self._inflight[key] = self._executor().submit(send)
+                self._waves[key] = self.wave
                 self.submitted += 1
             elif future is None:
                 # Sent by this thread; another that wants it meanwhile waits for this answer.
@@ -98,6 +104,26 @@ class Dispatcher:
             with self._lock:
                 if self._inflight.get(key) is mine:
                     del self._inflight[key]
+
+    def wave_of(self, key: Hashable | None) -> int:
+        """The wave `key` was sent ahead in; 0 for one sent otherwise (or none)."""
+        return self._waves.get(key, 0) if key is not None else 0
+
+    def wave_sizes(self) -> list[int]:
+        """How many requests went ahead in each wave, the first wave first."""
+        waves = list(self._waves.values())
+        return [waves.count(n) for n in range(1, max(waves, default=0) + 1)]
+
+    def wait_for(self, keys: set[Hashable]) -> set[Hashable]:
+        """Block until one of `keys` is answered; all of them answered by then (and within a
+        moment after, so that answers arriving together are taken together)."""
+        with self._lock:
+            futures = {self._inflight[k]: k for k in keys if k in self._inflight}
+        pending = {f for f in futures if not f.done()}
+        if pending and len(pending) == len(futures):
+            _, pending = wait(pending, return_when=FIRST_COMPLETED)
+            wait(pending, timeout=TOGETHER)
+        return {key for future, key in futures.items() if future.done()}
 
     def settle(self) -> None:
         """Wait until every request in flight is answered."""
