@@ -44,8 +44,7 @@ def comparable(report_dir: Path) -> dict[str, Any]:
         for c in summary["checks"]
     )
     rows = [
-        (r["id"], r["verdict"], [_words(m) for m in r["messages"]])
-        for r in summary["requirements"]
+        (r["id"], r["verdict"], [_words(m) for m in r["messages"]]) for r in summary["requirements"]
     ]
     spend = dict(summary["run"]["spend"])
     spend.pop("connection_retries")
