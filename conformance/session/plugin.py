@@ -289,6 +289,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             state.use_models(_selected_models(state))
         elif state.shared_dir is not None:
             state.use_models(choose_models(state.client))
+        else:
+            state.choose_models_meanwhile()
     except (Stop, CouldNotJudge) as exc:
         # No pytest.exit here: it would skip pytest_sessionfinish, and so every report.
         # The checks are deselected instead, and the gate reports the one message.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +49,7 @@ class RunState:
     started_clock: float = field(default_factory=time.monotonic)
     # Why the models could not be chosen, kept so that no one asks the target twice.
     models_error: CouldNotJudge | None = None
+    _choosing: threading.Thread | None = None
     _client: ApexClient | None = None
 
     # A folder the controller and its xdist workers share for the budget and the rate.
@@ -68,20 +70,33 @@ class RunState:
             )
         return self._client
 
+    def choose_models_meanwhile(self) -> None:
+        """Start choosing the models on a thread: its requests wait on the network while
+        pytest collects the checks on the CPU. `chosen_models` waits for it."""
+        self._choosing = threading.Thread(
+            target=self._choose, name="apex-model-choice", daemon=True
+        )
+        self._choosing.start()
+
     def chosen_models(self) -> Models:
         """The run's models, chosen on first use (the controller chose them under xdist)."""
-        from conformance.session.model_choice import choose_models
-
+        if self._choosing is not None:
+            self._choosing.join()
+            self._choosing = None
+        if self.models is None and self.models_error is None:
+            self._choose()
         if self.models_error is not None:
             raise self.models_error
-        if self.models is None:
-            try:
-                self.use_models(choose_models(self.client))
-            except CouldNotJudge as exc:
-                self.models_error = exc
-                raise
         assert self.models is not None
         return self.models
+
+    def _choose(self) -> None:
+        from conformance.session.model_choice import choose_models
+
+        try:
+            self.use_models(choose_models(self.client))
+        except CouldNotJudge as exc:
+            self.models_error = exc
 
     def use_models(self, models: Models) -> None:
         """The run's models, whose listed prices --max-cost charges by."""
