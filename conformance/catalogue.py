@@ -105,7 +105,7 @@ def item_check_id(item: pytest.Item) -> str | None:
 
 # The fixtures --models parametrizes (conformance/contract/conftest.py): the model is the
 # record's `model`, not part of the check's ID, which stays the same for every model.
-MODEL_PARAMETERS = ("chat_model", "image_model")
+MODEL_PARAMETERS = {"chat_model": "chat", "image_model": "image"}  # fixture -> surface
 
 
 def _without_model(param_id: str, params: dict[str, object]) -> str:

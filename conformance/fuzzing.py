@@ -546,8 +546,7 @@ class Fuzzer:
                 f"{timeout[1]:g} s ({type(exc).__name__})"
             ) from exc
         answered = as_exchange(response)
-        self.spend.observe(answered)
-        self.budget.cost.charge(answered)
+        self.budget.cost.charge(answered.requested_model, self.spend.observe(answered))
         self._answers[key] = response
         return response
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from conformance.catalogue import MODEL_PARAMETERS
 from conformance.config.settings import Settings
 from conformance.report.records import OBSERVATION
 from conformance.session.model_choice import Models
@@ -49,7 +50,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     models = state.models if state is not None else None
     if models is None or not models.per_model:
         return
-    for name, chosen in (("chat_model", models.chats), ("image_model", models.images)):
+    for name, surface in MODEL_PARAMETERS.items():
+        chosen = models.chats if surface == "chat" else models.images
         # No model of a surface selected: left to the fixture, whose error says so (an
         # empty parameter set would be a skip, and a skip is no verdict).
         if name in metafunc.fixturenames and chosen:

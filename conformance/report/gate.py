@@ -63,7 +63,7 @@ def decide(
     levels = gated_levels(fail_on)
     gated = [row for row in matrix.rows if row.level in levels and in_profile(row, profile)]
     failed = [row for row in gated if row.verdict == "failed"]
-    models = {row.id: _failing_models(row) for row in failed if _failing_models(row)}
+    models = {row.id: found for row in failed if (found := _failing_models(row))}
     reasons = [
         f"{row.level} requirement {row.id} failed"
         + (f" for {', '.join(models[row.id])}" if row.id in models else "")

@@ -20,6 +20,7 @@ from conformance.report.summary import ReportInputs, summarize, write_summary
 from conformance.session.model_choice import Models
 from conformance.session.state import RunState
 from conformance.transport.exchange import Exchange, StreamExchange
+from conformance.transport.limits import usage_of
 from conformance.transport.redact import REDACTED
 
 
@@ -53,7 +54,7 @@ def latency_samples(exchanges: list[Exchange]) -> list[LatencySample]:
     samples = []
     for exchange in exchanges:
         kind: Kind = "image" if exchange.url.endswith("/images/generations") else "chat"
-        model = _requested_model(exchange)
+        model = exchange.requested_model
         if not 200 <= exchange.status < 300 or not model or not exchange.url.endswith(GENERATE):
             continue
         first_token, gaps, tokens = None, [], None
@@ -64,9 +65,8 @@ def latency_samples(exchanges: list[Exchange]) -> list[LatencySample]:
             first_token = next(
                 (e.received_at for e in exchange.data_events() if _carries_text(e.data)), None
             )
-            tokens = next((_completion_tokens(e.data) for e in reversed(exchange.events)), None)
-        elif kind == "chat":
-            tokens = _completion_tokens(exchange.text)
+        if kind != "image":
+            tokens = usage_of(exchange).completion_tokens or None
         samples.append(
             LatencySample(
                 model=model, kind=kind, total_s=exchange.elapsed,
@@ -80,29 +80,12 @@ def latency_samples(exchanges: list[Exchange]) -> list[LatencySample]:
 GENERATE = ("/chat/completions", "/images/generations")
 
 
-def _requested_model(exchange: Exchange) -> str:
-    try:
-        body = json.loads(exchange.request_body or b"")
-    except ValueError:
-        return ""
-    model = body.get("model") if isinstance(body, dict) else None
-    return model if isinstance(model, str) else ""
-
-
 def _carries_text(data: str) -> bool:
     try:
         choices = json.loads(data).get("choices") or [{}]
         return bool(choices[0].get("delta", {}).get("content"))
     except (ValueError, AttributeError, TypeError, IndexError):
         return False
-
-
-def _completion_tokens(data: str) -> int | None:
-    try:
-        value = json.loads(data).get("usage", {}).get("completion_tokens")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def run_facts(state: RunState) -> dict[str, Any]:

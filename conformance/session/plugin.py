@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import conformance.contract
-from conformance.catalogue import requirements
+from conformance.catalogue import MODEL_PARAMETERS, requirements
 from conformance.config import options
 from conformance.config.settings import env
 from conformance.config.target import Target
@@ -409,11 +409,11 @@ def _judged_model(item: pytest.Item, state: RunState) -> str:
     callspec = getattr(item, "callspec", None)
     params = callspec.params if callspec is not None else {}
     names = getattr(item, "fixturenames", ())
-    for name, chosen in (("chat_model", "chat"), ("image_model", "image")):
+    for name, surface in MODEL_PARAMETERS.items():
         if name in params:
             return str(params[name])
         if name in names and state.models is not None:
-            return str(getattr(state.models, chosen) or "")
+            return str(getattr(state.models, surface) or "")
     return ""
 
 

@@ -15,7 +15,7 @@ from conformance.config.settings import Settings
 from conformance.config.target import Target
 from conformance.transport.client import ApexClient, CouldNotJudge
 from conformance.transport.dispatch import Dispatcher
-from conformance.transport.limits import Budget, RateLimiter, Spend
+from conformance.transport.limits import Budget, RateLimiter, Spend, usage_of
 
 if TYPE_CHECKING:
     from conformance.report.records import TestRecord
@@ -105,7 +105,7 @@ class RunState:
         meter.prices = {str(e["id"]): models.price(str(e["id"])) for e in models.listing}
         # The answers the preflight and the choice itself received cost money too.
         for exchange in self.client.answers(own=True):
-            meter.charge(exchange)
+            meter.charge(exchange.requested_model, usage_of(exchange))
 
     def close(self, *, interrupted: bool = False) -> None:
         if self._client is not None:

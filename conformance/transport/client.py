@@ -259,8 +259,7 @@ class ApexClient:
             # The whole run waits, not this request alone: the target is overloaded.
             self._limiter.overloaded(delay)
             waited += delay
-        self.spend.observe(exchange)
-        self._budget.cost.charge(exchange)
+        self._budget.cost.charge(exchange.requested_model, self.spend.observe(exchange))
         return exchange
 
     def _send_once(

@@ -63,6 +63,16 @@ class Exchange:
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
 
+    @property
+    def requested_model(self) -> str:
+        """The `model` the request body named ("" when it named none)."""
+        try:
+            body = json.loads(self.request_body or b"")
+        except (UnicodeDecodeError, ValueError):
+            return ""
+        model = body.get("model") if isinstance(body, dict) else None
+        return model if isinstance(model, str) else ""
+
     def json(self) -> Any:
         """The body parsed as JSON; NotJSONError says what came instead."""
         if self.broken:

@@ -52,10 +52,9 @@ class CostMeter:
         self.spent = Decimal(0)
         self._lock = threading.Lock()
 
-    def charge(self, exchange: Exchange) -> None:
-        used = Spend()
-        used._observe(exchange)
-        price = self.prices.get(_requested_model(exchange), {})
+    def charge(self, model: str, used: Spend) -> None:
+        """Add what the tokens and images of one answer for `model` cost."""
+        price = self.prices.get(model, {})
         try:
             amount = (
                 Decimal(price.get("prompt") or 0) * used.prompt_tokens
@@ -193,24 +192,14 @@ class Spend:
         with _SPEND_LOCK:
             setattr(self, name, getattr(self, name) + 1)
 
-    def observe(self, exchange: Exchange) -> None:
-        """Add the tokens and images a successful answer reports."""
+    def observe(self, exchange: Exchange) -> Spend:
+        """Add the tokens and images a successful answer reports; those of this answer."""
+        used = usage_of(exchange)
         with _SPEND_LOCK:
-            self._observe(exchange)
-
-    def _observe(self, exchange: Exchange) -> None:
-        if not 200 <= exchange.status < 300:
-            return
-        if isinstance(exchange, StreamExchange):
-            for event in exchange.data_events():
-                self._add_usage(_loads(event.data))
-            return
-        if exchange.url.endswith("/chat/completions"):
-            self._add_usage(exchange.json_or_none())
-        elif exchange.url.endswith("/images/generations"):
-            body = exchange.json_or_none()
-            if isinstance(body, dict) and isinstance(body.get("data"), list):
-                self.images += len(body["data"])
+            self.prompt_tokens += used.prompt_tokens
+            self.completion_tokens += used.completion_tokens
+            self.images += used.images
+        return used
 
     def _add_usage(self, body: Any) -> None:
         usage = body.get("usage") if isinstance(body, dict) else None
@@ -225,10 +214,21 @@ class Spend:
         return asdict(self)
 
 
-def _requested_model(exchange: Exchange) -> str:
-    body = _loads((exchange.request_body or b"").decode("utf-8", "replace"))
-    model = body.get("model") if isinstance(body, dict) else None
-    return model if isinstance(model, str) else ""
+def usage_of(exchange: Exchange) -> Spend:
+    """The tokens and images one successful answer reports (streams: all their chunks)."""
+    used = Spend()
+    if not 200 <= exchange.status < 300:
+        return used
+    if isinstance(exchange, StreamExchange):
+        for event in exchange.data_events():
+            used._add_usage(_loads(event.data))
+    elif exchange.url.endswith("/chat/completions"):
+        used._add_usage(exchange.json_or_none())
+    elif exchange.url.endswith("/images/generations"):
+        body = exchange.json_or_none()
+        if isinstance(body, dict) and isinstance(body.get("data"), list):
+            used.images = len(body["data"])
+    return used
 
 
 def _loads(data: str) -> Any:
