@@ -68,7 +68,7 @@ def run_once(
             f"--profile={profile}", f"--concurrency={concurrency}", f"--seed={seed}",
             f"--report-dir={tmp}",
         ]  # fmt: skip
-        env = {**_env(), "APEX_API_KEY": key}
+        env = {**clean_env(), "APEX_API_KEY": key}
         started = time.perf_counter()
         proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - started
@@ -80,8 +80,9 @@ def run_once(
     )
 
 
-def _env() -> dict[str, str]:
-    # As bench/run.py: nothing of the caller's APEX_* settings may change the runs.
+def clean_env() -> dict[str, str]:
+    """This process's environment without what would point a run elsewhere or change its
+    limits: the bench is about the reference it starts itself."""
     return {
         k: v for k, v in os.environ.items() if not k.startswith("APEX_") and k != "PYTEST_BASE_URL"
     }

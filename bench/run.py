@@ -124,14 +124,6 @@ class SuiteRun:
         return int(self.run.get("spend", {}).get(name, 0))
 
 
-def _clean_env() -> dict[str, str]:
-    # A PYTEST_BASE_URL or APEX_* in the caller's environment would point the runs at a
-    # deployment (or change their limits): the bench is about the embedded reference only.
-    return {
-        k: v for k, v in os.environ.items() if not k.startswith("APEX_") and k != "PYTEST_BASE_URL"
-    }
-
-
 def suite_command(profile: str, extra: Sequence[str] = ()) -> list[str]:
     return [
         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--profile={profile}",
@@ -144,7 +136,9 @@ def run_suite(profile: str, extra: Sequence[str] = ()) -> SuiteRun:
     with tempfile.TemporaryDirectory(prefix="apex-bench-") as tmp:
         cmd = [a.replace("<tmp>", tmp) for a in suite_command(profile, extra)]
         started = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, env=_clean_env(), capture_output=True, text=True)
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=latency.clean_env(), capture_output=True, text=True
+        )
         wall = time.perf_counter() - started
         summary = Path(tmp) / "summary.json"
         data = json.loads(summary.read_text()) if summary.exists() else {}
@@ -199,7 +193,7 @@ def run_cli(base_url: str, key: str, counter: CountingApp) -> CliRun:
         proc = subprocess.run(
             cli_command(base_url, key),
             cwd=scratch,
-            env=_clean_env(),
+            env=latency.clean_env(),
             capture_output=True,
             text=True,
         )

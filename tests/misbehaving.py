@@ -141,3 +141,47 @@ def _serving(server: socketserver.TCPServer) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class InFlightCap:
+    """A gateway that allows `cap` requests of a key in flight and answers 429 beyond.
+
+    Each request takes `delay` seconds, so a concurrent run does overlap.
+    """
+
+    def __init__(self, app: ASGIApp, cap: int, delay: float) -> None:
+        self.app, self.cap, self.delay = app, cap, delay
+        self.in_flight = self.refused = self.served = self.most = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.cap:
+            self.refused += 1
+            body = b'{"error": {"message": "too many requests in flight", "type": "rate_limit"}}'
+            headers = [(b"content-type", b"application/json"), (b"retry-after", b"1")]
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+            await self.app(scope, receive, send)
+            self.served += 1
+        finally:
+            self.in_flight -= 1
+
+
+class Counting:
+    """Wraps an app: counts its HTTP requests, each held 10 ms so that they overlap."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app, self.requests = app, 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.requests += 1
+            await asyncio.sleep(0.01)
+        await self.app(scope, receive, send)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -11,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance.config.settings import Settings
 from conformance.reference.app import create_app
@@ -19,6 +17,7 @@ from conformance.reference.runner import ServerThread, generate_api_key
 from conformance.transport.client import ApexClient, CouldNotJudge
 from conformance.transport.dispatch import Dispatcher, Pending
 from conformance.transport.limits import Budget, RateLimiter, Spend
+from tests.misbehaving import Counting, InFlightCap
 from tests.test_reports import STOP_FAULT, fault_url, run_with_reports
 
 LEVELS = (1, 4, 32)
@@ -85,37 +84,6 @@ def test_verdicts_spend_and_reports_agree_at_every_level(request, tmp_path, serv
             assert seen[level][part] == seen[1][part], f"{part} differs at --concurrency={level}"
 
 
-class InFlightCap:
-    """A gateway that allows `cap` requests of a key in flight and answers 429 beyond.
-
-    Each request takes `delay` seconds, so a concurrent run does overlap.
-    """
-
-    def __init__(self, app: ASGIApp, cap: int, delay: float) -> None:
-        self.app, self.cap, self.delay = app, cap, delay
-        self.in_flight = self.refused = self.served = self.most = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if self.in_flight >= self.cap:
-            self.refused += 1
-            body = b'{"error": {"message": "too many requests in flight", "type": "rate_limit"}}'
-            headers = [(b"content-type", b"application/json"), (b"retry-after", b"1")]
-            await send({"type": "http.response.start", "status": 429, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return
-        self.in_flight += 1
-        self.most = max(self.most, self.in_flight)
-        try:
-            await asyncio.sleep(self.delay)
-            await self.app(scope, receive, send)
-            self.served += 1
-        finally:
-            self.in_flight -= 1
-
-
 @pytest.fixture
 def capped() -> Iterator[tuple[str, str, InFlightCap]]:
     key = generate_api_key()
@@ -133,17 +101,6 @@ def test_a_gateway_that_caps_requests_in_flight_gets_no_false_failure(capped, tm
     assert bad == []
     # The 429s are paid requests too, and counted; the rest is the usual run.
     assert run.summary["run"]["spend"]["requests"] == app.served + app.refused
-
-
-class Counting:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app, self.requests = app, 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.requests += 1
-            await asyncio.sleep(0.01)
-        await self.app(scope, receive, send)
 
 
 @pytest.mark.parametrize("limit", [25, 60])
