@@ -55,6 +55,7 @@ from conformance.spec import payloads, schemas
 from conformance.transport.client import CouldNotJudge, admit
 from conformance.transport.dispatch import Dispatcher
 from conformance.transport.exchange import CONFIGURED_KEY, Exchange, StreamExchange
+from conformance.transport.inflight import InFlight
 from conformance.transport.limits import Budget, RateLimiter, Spend
 from conformance.transport.redact import redact_headers
 from conformance.transport.sse import read_events
@@ -427,6 +428,8 @@ class Fuzzer:
     touched: list[Exchange] | None = None
     # The client's dispatcher: fuzz cases go out in the same waves, within the same limits.
     dispatch: Dispatcher = field(default_factory=lambda: Dispatcher(1))
+    # The client's requests in flight, so fuzz cases count against the same adaptive limit.
+    inflight: InFlight = field(default_factory=lambda: InFlight(1))
     # Where one fuzz test notes the cases it generates (set while they are collected).
     recording: FuzzPlan | None = None
     plan: Plan = field(init=False)
@@ -525,7 +528,7 @@ class Fuzzer:
     def _send(
         self, key: str, case: AnyCase, headers: dict[str, str], timeout: tuple[float, float]
     ) -> schemathesis.Response:
-        with self.limiter.slot():
+        with self.inflight.slot():
             return self._call(key, case, headers, timeout)
 
     def _call(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,8 @@ from conformance.reference.app import create_app
 from conformance.reference.runner import ServerThread, generate_api_key
 from conformance.transport.client import ApexClient, CouldNotJudge
 from conformance.transport.dispatch import Dispatcher, Pending
+from conformance.transport.errors import Halted
+from conformance.transport.inflight import START, InFlight
 from conformance.transport.limits import Budget, RateLimiter, Spend
 from tests.misbehaving import Counting, InFlightCap
 from tests.test_reports import STOP_FAULT, fault_url, run_with_reports
@@ -160,12 +163,72 @@ def test_a_request_that_failed_while_planned_is_sent_again_like_a_serial_run():
     client.close()
 
 
-def test_an_overloaded_target_pauses_and_narrows_the_whole_run():
+def test_an_overloaded_target_pauses_the_whole_run():
     limiter = RateLimiter(None)
-    with limiter.slot(), limiter.slot(), limiter.slot(), limiter.slot():
-        limiter.overloaded(0.2)
-        limiter.overloaded(0.2)  # the same burst: halved once
-    assert limiter.cap == 2
+    limiter.pause(0.2)
     started = time.monotonic()
     limiter.wait()
     assert time.monotonic() - started >= 0.15
+
+
+def test_strain_halves_the_requests_in_flight_once_per_round():
+    inflight = InFlight(100)
+    assert inflight.limit == START
+    with inflight.slot() as a, inflight.slot() as b:
+        inflight.strained(a)
+        inflight.strained(b)  # the same round: halved once
+    assert inflight.limit == START / 2
+    with inflight.slot() as c:
+        inflight.strained(c)  # a request of the next round: halved again
+    assert inflight.limit == START / 4
+
+
+def test_the_limit_grows_while_answers_keep_their_pace_and_not_when_they_queue():
+    inflight = InFlight(100)
+    for _ in range(10):
+        with inflight.slot() as ticket:
+            inflight.kept_pace(ticket, "chat", 0.1)
+    assert inflight.limit == START + 10
+    for _ in range(10):
+        with inflight.slot() as ticket:
+            inflight.kept_pace(ticket, "chat", 0.5)  # five times slower: a queue
+    assert inflight.limit == START + 10
+    assert InFlight(2).limit == 2  # never above --concurrency
+
+
+def test_a_request_sent_alone_waits_for_the_others_and_holds_them_off():
+    inflight = InFlight(4)
+    order: list[str] = []
+    with inflight.slot():
+        alone = threading.Thread(target=_alone, args=(inflight, order))
+        alone.start()
+        time.sleep(0.3)
+        order.append("other done")
+    alone.join(5)
+    assert order == ["other done", "alone"]
+
+
+def _alone(inflight, order):
+    with inflight.alone() as ticket:
+        assert not ticket.crowded
+        order.append("alone")
+
+
+def test_halting_wakes_every_waiting_request():
+    inflight = InFlight(1)
+    errors: list[BaseException] = []
+
+    def wait_for_a_place():
+        try:
+            with inflight.slot():
+                pass
+        except Halted as exc:
+            errors.append(exc)
+
+    with inflight.slot():
+        waiting = threading.Thread(target=wait_for_a_place)
+        waiting.start()
+        time.sleep(0.1)
+        inflight.halt()
+        waiting.join(2)
+    assert len(errors) == 1

@@ -45,6 +45,7 @@ def fuzzer(
         limiter=apex_state.limiter,
         touched=apex_state.client.touched,
         dispatch=apex_state.client.dispatch,
+        inflight=apex_state.client.inflight,
     )
     yield fuzzer
     fuzzer.close()

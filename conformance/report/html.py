@@ -12,6 +12,7 @@ from conformance.catalogue import AREAS
 from conformance.report.diff import is_empty, other_changes
 from conformance.report.history import STRIP_STYLE, strip_html
 from conformance.report.latency import latency_html
+from conformance.report.load import load_sentence
 from conformance.report.matrix import Matrix, Row
 from conformance.report.models import models_html
 from conformance.report.records import TestRecord
@@ -376,6 +377,7 @@ def _facts(summary: dict[str, Any]) -> str:
         + _retries(spent.get("connection_retries", 0)),
         "tokens": f"{spent['prompt_tokens']} prompt + {spent['completion_tokens']} completion",
         "images": spent["images"],
+        "load": load_sentence(facts["load"]) if facts.get("load") else "n/a",
         "estimated cost": facts["estimated_cost"] or "n/a",
         "waivers file": facts.get("waivers_file") or "none",
         "compared with": (summary["diff"] or {}).get("previous") or "none",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.report.diff import is_empty, other_changes
+from conformance.report.load import load_sentence
 from conformance.report.matrix import Matrix
 from conformance.report.records import TestRecord
 from conformance.transport.redact import redact_text
@@ -44,6 +45,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
         f"{spent['completion_tokens']} completion tokens, {spent['images']} images"
         + _retries(spent.get("connection_retries", 0))
     )
+    lines += _load_lines(facts.get("load"))
     lines.append(_models_line(summary))
     lines.append(overall)
     for reason in gate["reasons"]:
@@ -55,6 +57,13 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
 
 def _retries(count: int) -> str:
     return f" ({count} requests resent on a fresh connection)" if count else ""
+
+
+def _load_lines(load: dict[str, Any] | None) -> list[str]:
+    """What the target sustained, when the run had to hold back or send again."""
+    if not load or not (load["decreases"] or load["sent_again_alone"]):
+        return []
+    return [load_sentence(load)]
 
 
 def _matrix_lines(matrix: Matrix) -> list[str]:

@@ -116,6 +116,8 @@ def run_facts(state: RunState) -> dict[str, Any]:
         "spend": spent,
         # How the requests went out: in waves (--concurrency above 1) or one at a time.
         "requests_in_flight": state.waves.as_dict(spent["requests"]) if state.waves else None,
+        # How much load the target sustained (conformance.transport.inflight).
+        "load": state.client.inflight.as_dict() if state.has_client else None,
         "estimated_cost": estimated_cost(state),
         "max_cost": s.max_cost,
         "report_dir": str(s.report_dir),

@@ -17,7 +17,7 @@ import pytest
 import conformance.contract
 from conformance.catalogue import MODEL_PARAMETERS, requirements
 from conformance.config import options
-from conformance.config.settings import env
+from conformance.config.settings import DEFAULT_MAX_REQUESTS, env
 from conformance.config.target import Target
 from conformance.fuzzing import PlannedFuzzTests, ReplayedFuzzTests
 from conformance.report import records
@@ -25,6 +25,7 @@ from conformance.report.matrix import PROFILE_SKIP
 from conformance.report.stub import clear_reports, write_stub_reports
 from conformance.report.summary import ReportInputs, load_inputs
 from conformance.session.finish import latency_samples, write_reports
+from conformance.session.interrupt import Interrupts
 from conformance.session.model_choice import (
     Models,
     ModelSelectionError,
@@ -121,6 +122,8 @@ def _configure_run(config: pytest.Config, report_dir: Path | None) -> None:
             state.use_models(Models(**workerinput["apex_models"]))
         state.client.seed_cache(workerinput["apex_cache"])
     config.stash[STATE] = state
+    state.interrupts = Interrupts(state.limiter.halted, report_dir)
+    state.interrupts.install()
     config.pluginmanager.register(_Recorder(state), "apex-conformance-recorder")
     planned = PlannedFuzzTests()
     config.pluginmanager.register(planned, "apex-conformance-planned-fuzz")
@@ -331,13 +334,31 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
         with contextlib.suppress(CouldNotJudge):
             state.chosen_models()
         state.checks_started = time.monotonic()
-        if (
-            state.settings.concurrency > 1
-            and state.workers == 1
-            and not config.getoption("usepdb", False)
-        ):
+        if _plans_ahead(config, state):
             state.waves = plan(session, state.client.dispatch, state.spend, state.client.timeline)
     return (yield)
+
+
+def _plans_ahead(config: pytest.Config, state: RunState) -> bool:
+    """Whether the checks' requests are sent ahead of them (--concurrency above 1).
+
+    Not where the order of the requests decides the verdicts: under -x / --maxfail a serial
+    run stops at the first failure and sends nothing after it, and a budget the user set
+    below the profile's own (or a --max-cost) cuts the run at the check a serial run reaches
+    when it is spent. Sent ahead, other requests would have taken its place.
+    """
+    settings = state.settings
+    tight_budget = (
+        options.value(config, "--max-requests") is not None
+        and settings.max_requests < DEFAULT_MAX_REQUESTS[settings.profile]
+    ) or settings.max_cost is not None
+    return (
+        settings.concurrency > 1
+        and state.workers == 1
+        and not config.getoption("usepdb", False)
+        and not config.option.maxfail
+        and not tight_budget
+    )
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -472,6 +493,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             workeroutput["apex_models"] = dataclasses.asdict(state.models)
         state.close()
         return
+    interrupted = state.interrupts is not None and state.interrupts.interrupted
+    if interrupted:
+        # Whatever caught the KeyboardInterrupt on its way, the run was stopped.
+        exitstatus = pytest.ExitCode.INTERRUPTED
     state.close(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
     if state.shared_dir is not None:
         shutil.rmtree(state.shared_dir, ignore_errors=True)
@@ -499,6 +524,12 @@ _STOPS: dict[int, tuple[str, str]] = {
     ),
     pytest.ExitCode.USAGE_ERROR: ("usage-error", "a usage error stopped the run"),
 }
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is not None and state.interrupts is not None:
+        state.interrupts.restore()
 
 
 def _hint_outside_repository(session: pytest.Session, exitstatus: int) -> None:

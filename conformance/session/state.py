@@ -19,6 +19,7 @@ from conformance.transport.limits import Budget, RateLimiter, Spend, usage_of
 
 if TYPE_CHECKING:
     from conformance.report.records import TestRecord
+    from conformance.session.interrupt import Interrupts
     from conformance.session.model_choice import Models
     from conformance.session.planning import Waves
 
@@ -49,6 +50,8 @@ class RunState:
     started_clock: float = field(default_factory=time.monotonic)
     # Why the models could not be chosen, kept so that no one asks the target twice.
     models_error: CouldNotJudge | None = None
+    # The run's Ctrl-C handler (the controller's and each worker's own).
+    interrupts: Interrupts | None = None
     _choosing: threading.Thread | None = None
     _client: ApexClient | None = None
 
@@ -60,6 +63,10 @@ class RunState:
     def __post_init__(self) -> None:
         self.budget = Budget(self.settings.max_requests, self.shared_dir, self.settings.max_cost)
         self.limiter = RateLimiter(self.settings.rate_limit, self.shared_dir)
+
+    @property
+    def has_client(self) -> bool:
+        return self._client is not None
 
     @property
     def client(self) -> ApexClient:

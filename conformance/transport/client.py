@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, astuple, dataclass
 from typing import Any, TypeVar
 
@@ -14,7 +15,11 @@ import httpx
 
 from conformance.config.settings import Settings
 from conformance.transport.dispatch import Dispatcher
+from conformance.transport.errors import BudgetExhausted as BudgetExhausted
+from conformance.transport.errors import CouldNotJudge as CouldNotJudge
+from conformance.transport.errors import Halted, StaleConnection
 from conformance.transport.exchange import CONFIGURED_KEY, Credential, Exchange, StreamExchange
+from conformance.transport.inflight import InFlight, Ticket
 from conformance.transport.limits import Budget, RateLimiter, Spend
 from conformance.transport.redact import redact_headers, register_secret
 from conformance.transport.sse import EventStreamReader
@@ -27,18 +32,6 @@ MAX_RETRY_WAIT = 30.0  # seconds, summed over one request's retries
 STREAM_DEADLINE = 120.0  # seconds for a whole stream, however lively
 
 
-class CouldNotJudge(Exception):
-    """The suite could not get an answer to judge: the target is not to blame."""
-
-
-class BudgetExhausted(CouldNotJudge):
-    """The run's request budget is spent."""
-
-
-class StaleConnection(CouldNotJudge):
-    """A reused keep-alive connection was gone before any byte of the answer arrived."""
-
-
 # Errors that mean the peer closed or reset the connection, as opposed to a timeout or a
 # malformed answer. httpcore raises RemoteProtocolError("Server disconnected without sending
 # a response.") when the socket reads EOF before a status line; a reset shows as ReadError,
@@ -49,6 +42,8 @@ _NO_RESPONSE = "Server disconnected without sending a response"
 
 def admit(budget: Budget, limiter: RateLimiter, spend: Spend) -> None:
     """Let one more request go to the target: within the budget, at the rate, counted."""
+    if limiter.halted.is_set():
+        raise Halted("the run was interrupted: no request is sent any more")
     if budget.cost.exhausted():
         raise BudgetExhausted(
             f"cost: the run's --max-cost of {budget.cost.cap} is spent "
@@ -88,6 +83,7 @@ class ApexClient:
         self.settings = settings
         self.spend = spend
         self.dispatch = dispatch or Dispatcher(1)
+        self.inflight = InFlight(self.dispatch.concurrency, limiter.halted)
         self._budget = budget
         self._limiter = limiter
         self._base = settings.base_url.rstrip("/")
@@ -160,9 +156,13 @@ class ApexClient:
         return exchange
 
     def close(self, *, interrupted: bool = False) -> None:
-        self.dispatch.close(wait_for_sends=not interrupted)
+        """Close the connections; after Ctrl-C, abandon the requests on their way too."""
+        if interrupted:
+            self.inflight.halt()
+        # Closing the pools first ends the exchanges in flight, so their threads finish.
         for http in (*self._retired, self._http):
             http.close()
+        self.dispatch.close(wait_for_sends=not interrupted)
 
     def answers(self, *, own: bool = False) -> list[Exchange]:
         """Every exchange this client has received so far (this worker's, under xdist);
@@ -236,18 +236,45 @@ class ApexClient:
     def _send(
         self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
     ) -> Exchange:
-        return self._retrying(
+        return self._as_if_alone(
             lambda: self._fresh_retry(
                 lambda retried: self._send_once(method, url, body, cred, sent, retried)
             )
         )
 
-    def _retrying(self, attempt: Callable[[], ExchangeT]) -> ExchangeT:
+    def _as_if_alone(self, attempt: Callable[[], ExchangeT]) -> ExchangeT:
+        """The answer the target gives this request when it is not busy with the suite's others.
+
+        A timeout, a broken connection or stream, a 5xx, 429 or 503 met while other requests
+        were in flight may be the suite's own load: such a request is sent once more, alone,
+        and that answer is the one judged (counted in the spend as `sent_alone`).
+        """
+        tickets: list[Ticket] = []
+        try:
+            exchange = self._retrying(attempt, self.inflight.slot, tickets)
+        except (BudgetExhausted, Halted):
+            raise
+        except CouldNotJudge:
+            if not any(ticket.crowded for ticket in tickets):
+                raise
+        else:
+            if not (_strained(exchange) and any(ticket.crowded for ticket in tickets)):
+                return exchange
+        self.spend.count("sent_alone")
+        return self._retrying(attempt, self.inflight.alone, [])
+
+    def _retrying(
+        self,
+        attempt: Callable[[], ExchangeT],
+        place: Callable[[], AbstractContextManager[Ticket]],
+        tickets: list[Ticket],
+    ) -> ExchangeT:
         """Repeat a request answered 429/503 after the delay it asks for, within bounds."""
         waited = 0.0
         for number in range(1, MAX_RETRIES + 2):
-            with self._limiter.slot():
-                exchange = attempt()
+            with place() as ticket:
+                tickets.append(ticket)
+                exchange = self._attempt(attempt, ticket)
             delay = _retry_delay(exchange)
             if delay is None:
                 break
@@ -257,9 +284,25 @@ class ApexClient:
                     f"after {number} attempts and {waited:.1f} s of waiting"
                 )
             # The whole run waits, not this request alone: the target is overloaded.
-            self._limiter.overloaded(delay)
+            self._limiter.pause(delay)
             waited += delay
         self._budget.cost.charge(exchange.requested_model, self.spend.observe(exchange))
+        return exchange
+
+    def _attempt(self, attempt: Callable[[], ExchangeT], ticket: Ticket) -> ExchangeT:
+        """One attempt, and what its outcome says about the load the target sustains."""
+        try:
+            exchange = attempt()
+        except (BudgetExhausted, Halted):
+            raise
+        except CouldNotJudge:
+            self.inflight.strained(ticket)
+            raise
+        if _strained(exchange):
+            self.inflight.strained(ticket)
+        else:
+            kind = (exchange.method, exchange.url, type(exchange), exchange.status // 100)
+            self.inflight.kept_pace(ticket, kind, exchange.elapsed)
         return exchange
 
     def _send_once(
@@ -301,7 +344,7 @@ class ApexClient:
     def _stream(
         self, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
     ) -> StreamExchange:
-        return self._retrying(
+        return self._as_if_alone(
             lambda: self._fresh_retry(
                 lambda retried: self._stream_once(url, body, cred, sent, retried)
             )
@@ -431,6 +474,12 @@ def _transport_message(method: str, url: str, exc: Exception, timeout: float) ->
     if isinstance(exc, httpx.TimeoutException):
         return f"timeout: no answer from {method} {url} within {timeout:g} s ({type(exc).__name__})"
     return f"connection: {method} {url} failed: {type(exc).__name__}: {exc}"
+
+
+def _strained(exchange: Exchange) -> bool:
+    """Whether an answer shows the target under more load than it sustains."""
+    stalled = isinstance(exchange, StreamExchange) and exchange.stalled_after is not None
+    return exchange.status >= 500 or exchange.status == 429 or bool(exchange.broken) or stalled
 
 
 def _retry_delay(exchange: Exchange) -> float | None:

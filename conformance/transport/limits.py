@@ -8,8 +8,6 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -96,8 +94,8 @@ class Budget:
 
 class RateLimiter:
     """Spaces the run's requests at least 1/rate seconds apart (no limit when rate is None),
-    and slows the whole run down when the target says it is overloaded (429, 503): every
-    request waits out the pause, and from then on half as many are in flight at once."""
+    and pauses the whole run when the target says it is overloaded (429, 503). Its `halted`
+    event stops every wait at once (Ctrl-C)."""
 
     def __init__(self, rate: float | None, shared_dir: Path | None = None) -> None:
         self._interval = 1.0 / rate if rate else 0.0
@@ -106,29 +104,7 @@ class RateLimiter:
         self._next = 0.0
         self._paused_until = 0.0
         self._lock = threading.Lock()
-        # Requests in flight in this process, and the most allowed (None: the pool's size).
-        self._in_flight = 0
-        self._cap: int | None = None
-        self._backed_off_until = 0.0
-        self._turn = threading.Condition()
-
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one of the requests in flight for the whole exchange."""
-        with self._turn:
-            while self._cap is not None and self._in_flight >= self._cap:
-                self._turn.wait()
-            self._in_flight += 1
-        try:
-            yield
-        finally:
-            with self._turn:
-                self._in_flight -= 1
-                self._turn.notify_all()
-
-    @property
-    def cap(self) -> int | None:
-        return self._cap
+        self.halted = threading.Event()
 
     def wait(self) -> None:
         # Wall-clock time, because monotonic clocks are not comparable across processes.
@@ -144,17 +120,7 @@ class RateLimiter:
                 old = self._file.update(lambda v: max(slot, float(v)) + self._interval)
                 start = max(start, float(old))
         if start > now:
-            time.sleep(start - now)
-
-    def overloaded(self, seconds: float) -> None:
-        """The target refused a request for load: pause the run, and halve the requests in
-        flight, once per pause however many answers of the same burst say so."""
-        now = time.time()
-        with self._turn:
-            if now >= self._backed_off_until:
-                self._cap = max(1, (self._cap or self._in_flight) // 2)
-                self._backed_off_until = now + max(seconds, 0.001)
-        self.pause(seconds)
+            self.halted.wait(start - now)
 
     def pause(self, seconds: float) -> None:
         """No request of the run goes out for `seconds`."""
@@ -186,6 +152,9 @@ class Spend:
     # Requests sent again on a fresh connection after a reused one was found closed; each
     # is also counted in `requests` (and took a slot of the budget).
     connection_retries: int = 0
+    # Requests sent again alone after a sign of strain met while others were in flight
+    # (conformance.transport.inflight); each is also counted in `requests`.
+    sent_alone: int = 0
 
     def count(self, name: str) -> None:
         """One more request (or connection retry); sending threads share the counters."""
