@@ -1,0 +1,80 @@
+"""Servers that behave like real engines under load: one generation at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_GENERATING = ("/chat/completions", "/images/generations")
+
+
+class SingleSlot:
+    """An engine that generates for one request at a time, like a local llama.cpp server or a
+    one-replica staging deployment.
+
+    One more request waits its turn; others wait too, in line, each taking `service`
+    seconds. A stream that arrives while the slot and the place in line are both taken is
+    dropped after its headers (the peer closes the connection), as engines that interrupt
+    or shed streams do.
+    """
+
+    def __init__(self, app: ASGIApp, service: float) -> None:
+        self.app, self.service = app, service
+        self.waiting = self.dropped = self.most_waiting = 0
+        self._slot = asyncio.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope["method"] != "POST" or not path.endswith(_GENERATING):
+            await self.app(scope, receive, send)
+            return
+        raw = await _body(receive)
+        if self._slot.locked() and self.waiting >= 1 and _streamed(raw):
+            self.dropped += 1
+            headers = [(b"content-type", b"text/event-stream")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            # An exception after the headers: the server aborts the connection mid-answer.
+            raise ConnectionAbortedError("over capacity: stream dropped")
+        self.waiting += 1
+        self.most_waiting = max(self.most_waiting, self.waiting)
+        try:
+            await self._slot.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            await asyncio.sleep(self.service)
+            await self.app(scope, _replay(raw, receive), send)
+        finally:
+            self._slot.release()
+
+
+def _streamed(raw: bytes) -> bool:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("stream") is True
+
+
+async def _body(receive: Receive) -> bytes:
+    raw = bytearray()
+    while True:
+        message = await receive()
+        raw += message.get("body", b"")
+        if not message.get("more_body", False):
+            return bytes(raw)
+
+
+def _replay(raw: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return replayed
