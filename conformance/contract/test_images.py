@@ -48,6 +48,12 @@ def pictures(apex, items):
     return found
 
 
+def _via(picture):
+    """The redirects a download went through, for a message ("" when there were none)."""
+    source, _ = picture
+    return "" if isinstance(source, str) or not source.redirected else f" ({source.chain()})"
+
+
 def _decode(picture):
     """Image bytes, or a reason they could not be had."""
     source, where = picture
@@ -56,9 +62,13 @@ def _decode(picture):
             return base64.b64decode(source, validate=True), ""
         except (binascii.Error, ValueError) as exc:
             return None, f"{where} is not valid base64: {exc}"
-    if source.status != 200:
-        return None, f"{where}: fetching it gave HTTP {source.status}\n{shown(source)}"
-    return source.body, ""
+    if source.problem:
+        return None, f"{where}: fetching it led to {source.problem}: {source.chain()}"
+    final = source.final
+    if final.status != 200:
+        gave = f"HTTP {final.status}{_via(picture)}"
+        return None, f"{where}: fetching it gave {gave}\n{shown(final)}"
+    return final.body, ""
 
 
 @pytest.mark.requirement("IMG-01")
@@ -120,7 +130,8 @@ def test_image_fetchable(pictures):
         if data is None:
             problems.append(problem)
         elif _open(data) is None:
-            problems.append(f"{picture[1]} is not an image (starts {data[:12]!r})")
+            start = data[:12]
+            problems.append(f"{picture[1]} is not an image (starts {start!r}){_via(picture)}")
     assert not problems, "\n".join(problems)
 
 
