@@ -868,6 +868,9 @@ PROBES: dict[str, Probe] = {
         and (r := _download(c, max_redirects=6)) is not None
         and r.status_code == 200
     ),
+    "img-data-url-not-image": lambda c: (
+        _first_image(c)["url"] == "data:image/png;base64,aW1hZ2UgdW5hdmFpbGFibGU="
+    ),
     "chat-500-stream-options": _status(_chat(stream_options={"include_usage": True}), 500),
     "img-wrong-size": lambda c: fetch_png(_first_image(c)["url"]) == (128, 128),
     "img-reject-1792": _status(_image(model="openai/dall-e-3", size="1792x1024"), 400),

@@ -328,6 +328,13 @@ def show_strict_fields(c: httpx.Client) -> None:
         assert c.post("/images/generations", json={**IMAGE, **extra}).status_code == 200, extra
 
 
+def show_data_url_images(c: httpx.Client) -> None:
+    (item,) = c.post("/images/generations", json=IMAGE).json()["data"]
+    header, _, payload = item["url"].partition(",")
+    assert header == "data:image/png;base64" and "b64_json" not in item
+    assert Image.open(io.BytesIO(base64.b64decode(payload))).size == (256, 256)
+
+
 def show_image_redirect(c: httpx.Client) -> None:
     codes: set[int] = set()
     forms: set[str] = set()

@@ -432,6 +432,8 @@ _FAULT_LIST: tuple[Fault, ...] = (
           ("IMG-04",), ("IMG-05",), "smoke", checks=("IMG-04",)),
     Fault("img-redirect-loop", "Redirects every image URL in a loop back to itself.",
           ("IMG-04",), ("IMG-05",), "smoke", checks=("IMG-04",)),
+    Fault("img-data-url-not-image", "Returns data: URLs whose bytes are no image.",
+          ("IMG-04",), ("IMG-05",), "smoke", checks=("IMG-04",)),
     Fault("img-redirect-too-many", "Redirects every image URL six times before the bytes.",
           ("IMG-04",), ("IMG-05",), "smoke", checks=("IMG-04",)),
     Fault("img-wrong-size", "Serves every image at half the requested width and height.",
@@ -545,6 +547,9 @@ VARIANTS: dict[str, str] = {
         "Refuses every request field the document does not define (stream_options, user, "
         "a message's name, ...), a role other than system, user and assistant and content "
         "that is not a string, with a 400 in the OpenAI envelope; null still means not given."
+    ),
+    "variant-data-url-images": (
+        "Returns every image inline as a data: URL (data:image/png;base64,...) in url."
     ),
     "variant-image-redirect": (
         "Answers every image URL with one or two redirects (302, 301, 303, 307, 308 in turn; "

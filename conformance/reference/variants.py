@@ -1,7 +1,8 @@
 """Conforming variants of the reference server: legal choices real OpenAI-format servers make.
 
-Each variant is ASGI middleware around the clean app (only variant-freedoms and
-variant-b64-images live in the handlers). The suite must pass every one of them with
+Each variant is ASGI middleware around the clean app (only variant-freedoms,
+variant-b64-images and variant-data-url-images live in the handlers). The suite must pass
+every one of them with
 `--profile=full --fail-on=should` (tests/test_variants.py): a verdict against one of them
 is a false alarm.
 """
