@@ -608,6 +608,16 @@ def _first_image(c: httpx.Client, **changes: Any) -> dict[str, Any]:
     return post_image(c, **changes).json()["data"][0]
 
 
+def _download(c: httpx.Client, max_redirects: int = 5) -> httpx.Response | None:
+    """The first image's URL fetched as a client would (redirects followed); None for too many."""
+    url = _first_image(c)["url"]
+    try:
+        with httpx.Client(follow_redirects=True, max_redirects=max_redirects, timeout=10) as h:
+            return h.get(url)
+    except httpx.TooManyRedirects:
+        return None
+
+
 Probe = Callable[[httpx.Client], bool]
 Send = Callable[[httpx.Client], httpx.Response]
 _HOT = {"temperature": 3}
@@ -848,6 +858,20 @@ PROBES: dict[str, Probe] = {
     "img-no-endpoint": _status(_image(), 404),
     "img-no-url": lambda c: _first_image(c).keys() == {"revised_prompt"},
     "img-broken-url": lambda c: httpx.get(_first_image(c)["url"]).status_code == 404,
+    "img-redirect-404": lambda c: (r := _download(c)) is not None and r.status_code == 404,
+    "img-redirect-not-image": lambda c: (
+        (r := _download(c)) is not None and r.headers["content-type"].startswith("text/html")
+    ),
+    "img-redirect-loop": lambda c: _download(c, max_redirects=20) is None,
+    "img-redirect-too-many": lambda c: (
+        _download(c) is None
+        and (r := _download(c, max_redirects=6)) is not None
+        and r.status_code == 200
+    ),
+    "img-data-url-not-image": lambda c: (
+        _first_image(c)["url"] == "data:image/png;base64,aW1hZ2UgdW5hdmFpbGFibGU="
+    ),
+    "chat-500-stream-options": _status(_chat(stream_options={"include_usage": True}), 500),
     "img-wrong-size": lambda c: fetch_png(_first_image(c)["url"]) == (128, 128),
     "img-reject-1792": _status(_image(model="openai/dall-e-3", size="1792x1024"), 400),
     "img-reject-hd": _status(_image(model="openai/dall-e-3", size="1024x1024", quality="hd"), 400),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from conformance.spec.schemas import problems_at
 from conformance.transport.exchange import Exchange
 
@@ -29,6 +31,32 @@ def accepted(exchange: Exchange, what: str) -> None:
     assert 200 <= exchange.status < 300, (
         f"expected a 2xx accepting {what}; got HTTP {exchange.status}\n{shown(exchange)}"
     )
+
+
+def took(exchange: Exchange) -> bool:
+    """Whether the target answered a request with a 2xx (took every field it carried)."""
+    return 200 <= exchange.status < 300
+
+
+def undocumented_taken(exchange: Exchange, field: str) -> None:
+    """Judge the answer to a request carrying `field`, which the document does not define,
+    only if the target took it: otherwise the check does not apply (a skip, never a verdict).
+
+    Refusing such a field, with any 4xx (400, 404, 422, ...), is the target's right
+    (interpretation 4). A 5xx to it is CHAT-22's finding, a SHOULD that resends every such
+    request: no MUST rule covers input the document does not define.
+    """
+    status = exchange.status
+    if 400 <= status < 500:
+        pytest.skip(
+            f"not applicable: the target refuses {field} (HTTP {status}), a request field the "
+            "document does not define; refusing it is its right"
+        )
+    if status >= 500:
+        pytest.skip(
+            f"not applicable: {field}, a request field the document does not define, got a "
+            f"server error (HTTP {status}); CHAT-22 judges that"
+        )
 
 
 def json_object(exchange: Exchange) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import base64
 import binascii
 import io
 import json
+from urllib.parse import unquote_to_bytes
 
 import pytest
 from PIL import Image, UnidentifiedImageError
@@ -38,14 +39,31 @@ def pictures(apex, items):
     """(bytes, where-from) for every returned image that could be obtained."""
     found = []
     for position, item in enumerate(items):
-        if isinstance(item.get("url"), str) and item["url"]:
-            fetched = apex.fetch(item["url"])
-            found.append((fetched, f"data[{position}].url"))
+        url = item.get("url")
+        if isinstance(url, str) and url.lower().startswith("data:"):
+            # Inline bytes (RFC 2397): a client decodes them, it sends no request.
+            found.append((_data_url(url), f"data[{position}].url"))
+        elif isinstance(url, str) and url:
+            found.append((apex.fetch(url), f"data[{position}].url"))
         elif isinstance(item.get("b64_json"), str):
             found.append((item["b64_json"], f"data[{position}].b64_json"))
     if not found:
         pytest.skip("no url or b64_json to fetch; IMG-03 judges it")
     return found
+
+
+def _data_url(url):
+    """The payload of a data: URL as base64 text (percent-encoded payloads re-encoded)."""
+    header, _, payload = url.partition(",")
+    if header.lower().endswith(";base64"):
+        return payload
+    return base64.b64encode(unquote_to_bytes(payload)).decode("ascii")
+
+
+def _via(picture):
+    """The redirects a download went through, for a message ("" when there were none)."""
+    source, _ = picture
+    return "" if isinstance(source, str) or not source.redirected else f" ({source.chain()})"
 
 
 def _decode(picture):
@@ -56,9 +74,13 @@ def _decode(picture):
             return base64.b64decode(source, validate=True), ""
         except (binascii.Error, ValueError) as exc:
             return None, f"{where} is not valid base64: {exc}"
-    if source.status != 200:
-        return None, f"{where}: fetching it gave HTTP {source.status}\n{shown(source)}"
-    return source.body, ""
+    if source.problem:
+        return None, f"{where}: fetching it led to {source.problem}: {source.chain()}"
+    final = source.final
+    if final.status != 200:
+        gave = f"HTTP {final.status}{_via(picture)}"
+        return None, f"{where}: fetching it gave {gave}\n{shown(final)}"
+    return final.body, ""
 
 
 @pytest.mark.requirement("IMG-01")
@@ -120,7 +142,8 @@ def test_image_fetchable(pictures):
         if data is None:
             problems.append(problem)
         elif _open(data) is None:
-            problems.append(f"{picture[1]} is not an image (starts {data[:12]!r})")
+            start = data[:12]
+            problems.append(f"{picture[1]} is not an image (starts {start!r}){_via(picture)}")
     assert not problems, "\n".join(problems)
 
 

@@ -331,7 +331,10 @@ _FAULT_LIST: tuple[Fault, ...] = (
           checks=("CHAT-20/invalid-request-rejected/chat-unknown-model",)),
     Fault("chat-500-unknown-field", "Crashes with a 500 on an unknown request field.",
           ("CHAT-22",), ("ERR-01", "FUZZ-01"), "full",
-          checks=("CHAT-22",)),
+          checks=("CHAT-22/unknown-field-tolerated",)),
+    # SSE-13 does not apply to a refused (or crashed) stream_options; CHAT-22 judges the 5xx.
+    Fault("chat-500-stream-options", "Crashes with a 500 on a request with stream_options.",
+          ("CHAT-22",), (), checks=("CHAT-22/stream-options-tolerated",)),
     # --- streaming --------------------------------------------------------------------
     Fault("sse-stream-ignored", "Answers stream: true with a plain JSON completion.",
           ("SSE-02",), _ids("SSE-03..SSE-14"), "smoke", ("SSE-02/event-stream-content-type",)),
@@ -422,6 +425,17 @@ _FAULT_LIST: tuple[Fault, ...] = (
           checks=("IMG-01/generation-answered",)),
     Fault("img-broken-url", "Returns image URLs that answer 404.", ("IMG-04",), ("IMG-05",),
           "smoke", checks=("IMG-04",)),
+    # A redirect a client follows is no fault (variant-image-redirect); where it leads can be.
+    Fault("img-redirect-404", "Redirects every image URL, through a CDN, to one that answers "
+          "404.", ("IMG-04",), ("IMG-05",), "smoke", checks=("IMG-04",)),
+    Fault("img-redirect-not-image", "Redirects every image URL to a 200 HTML sign-in page.",
+          ("IMG-04",), ("IMG-05",), "smoke", checks=("IMG-04",)),
+    Fault("img-redirect-loop", "Redirects every image URL in a loop back to itself.",
+          ("IMG-04",), ("IMG-05",), "smoke", checks=("IMG-04",)),
+    Fault("img-data-url-not-image", "Returns data: URLs whose bytes are no image.",
+          ("IMG-04",), ("IMG-05",), "smoke", checks=("IMG-04",)),
+    Fault("img-redirect-too-many", "Redirects every image URL six times before the bytes.",
+          ("IMG-04",), ("IMG-05",), "smoke", checks=("IMG-04",)),
     Fault("img-wrong-size", "Serves every image at half the requested width and height.",
           ("IMG-05",), checks=("IMG-05",)),
     Fault("img-reject-1792", "Rejects size 1792x1024 on every model.", ("IMG-06",), (), "full",
@@ -528,6 +542,18 @@ VARIANTS: dict[str, str] = {
     "variant-routes": (
         "Lists and routes three more providers' chat models (anthropic/, mistral/, meta/), "
         "all dearer than the cheapest reference model, answering under the requested id."
+    ),
+    "variant-strict-fields": (
+        "Refuses every request field the document does not define (stream_options, user, "
+        "a message's name, ...), a role other than system, user and assistant and content "
+        "that is not a string, with a 400 in the OpenAI envelope; null still means not given."
+    ),
+    "variant-data-url-images": (
+        "Returns every image inline as a data: URL (data:image/png;base64,...) in url."
+    ),
+    "variant-image-redirect": (
+        "Answers every image URL with one or two redirects (302, 301, 303, 307, 308 in turn; "
+        "absolute URLs, absolute paths and relative paths) to the bytes elsewhere on the server."
     ),
 }
 

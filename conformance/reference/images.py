@@ -68,6 +68,11 @@ def _item(spec: ImageRequest, request: Request, faults: Faults) -> dict[str, Any
         pass  # the item carries no image at all
     elif "variant-b64-images" in faults:  # inline, and a GIF: any image format is an image
         item["b64_json"] = base64.b64encode(gif(spec.width, spec.height)).decode("ascii")
+    elif "variant-data-url-images" in faults or "img-data-url-not-image" in faults:
+        # The bytes inline, in the url field; the fault's are a text, not an image.
+        png = _png(spec.width, spec.height, faults)
+        raw = b"image unavailable" if "img-data-url-not-image" in faults else png
+        item["url"] = f"data:image/png;base64,{base64.b64encode(raw).decode('ascii')}"
     elif spec.response_format == "b64_json":
         item["b64_json"] = base64.b64encode(_png(spec.width, spec.height, faults)).decode("ascii")
     else:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from conformance.reference import case_faults
+from conformance.reference import case_faults, strict
 from conformance.reference.errors import ApiError, InjectedCrash, invalid, model_not_found
 from conformance.reference.faults import Faults
 from conformance.reference.served_models import (
@@ -105,12 +105,16 @@ def parse_body(raw: bytes, faults: Faults) -> dict[str, Any]:
 def validate_chat(body: dict[str, Any], faults: Faults) -> ChatRequest:
     """Check a chat completion body; raise the first problem as an ApiError."""
     with _rejections(faults):
+        if "variant-strict-fields" in faults:
+            strict.refuse_undocumented("ChatCompletionRequest", body)
         return _validate_chat(case_faults.repair(CHAT_PATH, body, faults), faults)
 
 
 def validate_images(body: dict[str, Any], faults: Faults) -> ImageRequest:
     """Check an image generation body; raise the first problem as an ApiError."""
     with _rejections(faults):
+        if "variant-strict-fields" in faults:
+            strict.refuse_undocumented("ImageRequest", body)
         return _validate_images(case_faults.repair(IMAGES_PATH, body, faults), faults)
 
 
@@ -135,6 +139,8 @@ def _parse_body(raw: bytes, faults: Faults) -> dict[str, Any]:
 def _validate_chat(body: dict[str, Any], faults: Faults) -> ChatRequest:
     if "chat-500-unknown-field" in faults and body.keys() - KNOWN_CHAT_FIELDS:
         raise InjectedCrash("fault chat-500-unknown-field")
+    if "chat-500-stream-options" in faults and "stream_options" in body:
+        raise InjectedCrash("fault chat-500-stream-options")
     model = _chat_model_id(body, faults)
     messages = _messages(body, faults)
     _temperature(body, faults)

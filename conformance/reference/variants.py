@@ -1,7 +1,8 @@
 """Conforming variants of the reference server: legal choices real OpenAI-format servers make.
 
-Each variant is ASGI middleware around the clean app (only variant-freedoms and
-variant-b64-images live in the handlers). The suite must pass every one of them with
+Each variant is ASGI middleware around the clean app (only variant-freedoms,
+variant-b64-images and variant-data-url-images live in the handlers). The suite must pass
+every one of them with
 `--profile=full --fail-on=should` (tests/test_variants.py): a verdict against one of them
 is a false alarm.
 """
@@ -11,11 +12,12 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import posixpath
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import anyio
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import URL, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -480,6 +482,80 @@ def _replay(raw: bytes, receive: Receive) -> Receive:
     return replayed
 
 
+# --- variant-image-redirect: a CDN in front of the image files ----------------------------
+_FILES = "/v1/images/files/"
+_CDN = "/cdn/"
+_REDIRECT_CODES = (302, 301, 303, 307, 308)
+TOO_MANY_REDIRECTS = 6  # one more than the suite follows (conformance.transport.redirects)
+_SIGN_IN_PAGE = b"<!doctype html><title>Sign in</title><form action=/login></form>"
+
+
+class _ImageRedirects:
+    """Every image URL answers a redirect, one or two in turn, to where the bytes are served.
+
+    Each redirect takes the next code of 302, 301, 303, 307, 308 and the next form of
+    Location: an absolute URL, an absolute path, a relative path. `/cdn/<k>/<name>` is k
+    redirects from the bytes. The faults break the chain: `hops` more than a client follows,
+    or an `end` that is no image: "missing" (404), "page" (a 200 HTML page), "loop" (back to
+    the first URL).
+    """
+
+    def __init__(self, app: ASGIApp, end: str = "bytes", hops: int | None = None) -> None:
+        self.app = app
+        self.end = end
+        self.hops = hops
+        self.files = itertools.count()
+        self.redirects = itertools.count()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        root = str(scope.get("root_path", ""))
+        route = _path(scope).removeprefix(root)
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+        elif route.startswith(_FILES):
+            name = route.removeprefix(_FILES)
+            hops = self.hops or 1 + next(self.files) % 2
+            await self._redirect(scope, send, f"{root}{_CDN}{hops - 1}/{name}")
+        elif route.startswith(_CDN) and route.count("/") == 3:
+            left, name = route.removeprefix(_CDN).split("/")
+            if left != "0":
+                await self._redirect(scope, send, f"{root}{_CDN}{int(left) - 1}/{name}")
+            elif self.end == "loop":
+                await self._redirect(scope, send, f"{root}{_FILES}{name}")
+            else:
+                await self._serve(scope, receive, send, f"{root}{_FILES}{name}")
+        else:
+            await self.app(scope, receive, send)
+
+    async def _redirect(self, scope: Scope, send: Send, target: str) -> None:
+        number = next(self.redirects)
+        form = number % 3
+        if form == 0:
+            location = str(URL(scope=scope).replace(path=target, query=""))
+        elif form == 1:
+            location = target
+        else:
+            location = posixpath.relpath(target, posixpath.dirname(_path(scope)))
+        status = _REDIRECT_CODES[number % len(_REDIRECT_CODES)]
+        headers = [(b"location", location.encode()), (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
+        if self.end == "missing":
+            error = {"message": "No such object.", "type": "invalid_request_error",
+                     "param": None, "code": "not_found"}  # fmt: skip
+            await _send_json(send, 404, {"error": error})
+        elif self.end == "page":
+            headers = [(b"content-type", b"text/html; charset=utf-8"),
+                       (b"content-length", str(len(_SIGN_IN_PAGE)).encode())]  # fmt: skip
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": _SIGN_IN_PAGE, "more_body": False})
+        else:
+            moved = {**scope, "path": path, "raw_path": path.encode()}
+            await self.app(moved, receive, send)
+
+
 # --- timing variants ---------------------------------------------------------------------
 class Delay:
     """Holds every request `seconds` before it reaches the app (without blocking the server)."""
@@ -567,4 +643,9 @@ _VARIANTS: dict[str, tuple[Callable[..., ASGIApp], dict[str, Any]]] = {
         _ExtraModels,
         {"entries": _ROUTES, "ignores_stop": frozenset({STOP_IGNORING_ROUTE})},
     ),
+    "variant-image-redirect": (_ImageRedirects, {}),
+    "img-redirect-404": (_ImageRedirects, {"end": "missing"}),
+    "img-redirect-not-image": (_ImageRedirects, {"end": "page"}),
+    "img-redirect-loop": (_ImageRedirects, {"end": "loop"}),
+    "img-redirect-too-many": (_ImageRedirects, {"hops": TOO_MANY_REDIRECTS}),
 }

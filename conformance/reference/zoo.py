@@ -260,7 +260,8 @@ CONFORMING = (
     "clean", "variant-freedoms", "variant-429", "variant-nulls", "variant-extras",
     "variant-framework-errors", "variant-close-errors", "variant-501-methods", "variant-gzip",
     "variant-sse-bytes", "variant-sse-multiline", "variant-keepalive", "variant-b64-images",
-    "variant-big-models", "variant-routes",
+    "variant-big-models", "variant-routes", "variant-strict-fields", "variant-image-redirect",
+    "variant-data-url-images",
 )  # fmt: skip
 
 

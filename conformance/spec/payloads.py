@@ -42,6 +42,17 @@ def chat(model: str, prompt: str = "Say OK.", **extra: Any) -> dict[str, Any]:
     return body
 
 
+# Request fields the document does not define, which some checks send: OpenAI's
+# stream_options, and a name no server knows. A target may refuse them (interpretation 4).
+INCLUDE_USAGE = {"stream_options": {"include_usage": True}}
+UNKNOWN_FIELD = {"apex_conformance_unknown_field": True}
+
+
+def include_usage_stream(model: str) -> dict[str, Any]:
+    """The counting request, streamed, asking for a usage chunk (SSE-13; CHAT-22 resends it)."""
+    return chat(model, COUNT_PROMPT, temperature=0, stream=True, **INCLUDE_USAGE)
+
+
 def stop_baseline(model: str, prompt: str = STOP_PROMPT) -> dict[str, Any]:
     """The request whose reply, sent without stop, supplies the stop word (same body, cached)."""
     return chat(model, prompt, temperature=0)

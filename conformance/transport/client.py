@@ -22,6 +22,7 @@ from conformance.transport.exchange import CONFIGURED_KEY, Credential, Exchange,
 from conformance.transport.inflight import InFlight, Ticket
 from conformance.transport.limits import Budget, RateLimiter, Spend
 from conformance.transport.redact import redact_headers, register_secret
+from conformance.transport.redirects import Download, follow
 from conformance.transport.sse import EventStreamReader
 
 ExchangeT = TypeVar("ExchangeT", bound=Exchange)
@@ -136,9 +137,10 @@ class ApexClient:
         self.touched.append(exchange)
         return exchange
 
-    def fetch(self, url: str) -> Exchange:
-        """GET an absolute URL the API returned (an image); no credential is sent."""
-        return self.call("GET", url, credential=Credential(None, "none"))
+    def fetch(self, url: str) -> Download:
+        """GET an absolute URL the API returned (an image), following its redirects within
+        limits as a client would; no credential is sent to any hop, each hop is a request."""
+        return follow(url, lambda hop: self.call("GET", hop, credential=Credential(None, "none")))
 
     def stream(self, path: str, json_body: Any) -> StreamExchange:
         """POST a streaming request with the configured key and read its events as they arrive."""
