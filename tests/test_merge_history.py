@@ -94,13 +94,13 @@ def shard(data: dict[str, Any], label: str) -> Shard:
 
 
 def test_merging_two_model_shards_equals_one_run_over_both():
-    broken = {("CHAT-21", MINI), ("SSE-13", HAIKU)}  # a MUST for one model, a SHOULD for the other
+    broken = {("CHAT-21", MINI), ("SSE-14", HAIKU)}  # a MUST for one model, a SHOULD for the other
     one = summary(records([HAIKU, MINI], broken))
     a = summary(records([HAIKU], broken), "2026-11-27T03:00:00+00:00", HAIKU)
     b = summary(records([MINI], broken), "2026-11-27T03:01:00+00:00", MINI)
     gate, merged = merge([shard(a, "haiku"), shard(b, "mini")], "merged")
     assert verdicts(merged) == verdicts(one)
-    assert verdicts(merged)["CHAT-21"] == "failed" and verdicts(merged)["SSE-13"] == "warned"
+    assert verdicts(merged)["CHAT-21"] == "failed" and verdicts(merged)["SSE-14"] == "warned"
     assert merged["totals"] == one["totals"]
     for key in ("verdict", "exit_code", "failed", "not_judged", "reasons"):
         assert merged["gate"][key] == one["gate"][key], key
@@ -227,35 +227,35 @@ def test_merge_refuses_what_it_cannot_merge_in_one_line(tmp_path, capsys, conten
 
 
 def _nightly(n: int, chat21: str, sse13: str = "passed", version: str = __version__) -> dict:
-    """Night n: CHAT-21 "p"/"f" for MINI (HAIKU always fails it), SSE-13 as given."""
+    """Night n: CHAT-21 "p"/"f" for MINI (HAIKU always fails it), SSE-14 as given."""
     broken = {("CHAT-21", HAIKU)}
     if chat21 == "f":
         broken.add(("CHAT-21", MINI))
     if sse13 == "f":
-        broken.add(("SSE-13", MINI))
+        broken.add(("SSE-14", MINI))
     started = f"2026-11-{n + 1:02d}T03:17:00+00:00"
     return summary(records([HAIKU, MINI], broken), started, suite_version=version)
 
 
 def test_history_strip_marks_a_flip_flop_flaky_and_a_regression_not():
     nights = [_nightly(n, "pf"[n % 2], "pppff"[n]) for n in range(5)]
-    # HTTP-03 passes, fails, passes: flaky. SSE-13 passes three nights then fails: a regression.
+    # HTTP-03 passes, fails, passes: flaky. SSE-14 passes three nights then fails: a regression.
     for n in (1, 3):
         row = next(r for r in nights[n]["requirements"] if r["id"] == "HTTP-03")
         row["verdict"] = "failed"
     history = history_section(nights[-1], nights[:-1])
     assert history["runs"] == 5
-    assert history["strips"]["SSE-13"] == ["passed"] * 3 + ["warned"] * 2
+    assert history["strips"]["SSE-14"] == ["passed"] * 3 + ["warned"] * 2
     assert history["strips"]["HTTP-03"] == ["passed", "failed", "passed", "failed", "passed"]
     assert "HTTP-03" in history["flaky"]
-    assert "SSE-13" not in history["flaky"] and "HTTP-01" not in history["flaky"]
+    assert "SSE-14" not in history["flaky"] and "HTTP-01" not in history["flaky"]
     # CHAT-21 fails every night (HAIKU): not flaky as a requirement, but flaky for MINI.
     assert "CHAT-21" not in history["flaky"]
     assert history["flaky_models"] == {"CHAT-21": [MINI]}
     cell = strip_html(history, "HTTP-03")
     assert cell.count("<i ") == 5 and cell.count("class=failed ") == 2
     assert 'title="2026-11-02 03:17 failed"' in cell
-    assert ">flaky</span>" in cell and ">flaky</span>" not in strip_html(history, "SSE-13")
+    assert ">flaky</span>" in cell and ">flaky</span>" not in strip_html(history, "SSE-14")
 
 
 def test_flips_across_suite_versions_or_targets_are_not_flaky():
@@ -293,7 +293,7 @@ def history_runs(n: int = 30) -> list[dict[str, Any]]:
     for night in range(n):
         broken = {("CHAT-21", MINI)} if night % 3 == 0 else set()
         if night % 5 == 0:
-            broken.add(("SSE-13", HAIKU))
+            broken.add(("SSE-14", HAIKU))
         day = (start + timedelta(days=night)).isoformat()
         out.append(summary(records([HAIKU, MINI], broken), f"{day}T03:17:00+00:00"))
     return out
@@ -313,7 +313,7 @@ def test_trend_page_has_a_chart_per_level_a_row_per_run_and_the_flaky_list():
     rows = re.findall(r"<tr><td>(2026-\d\d-\d\dT[^<]*)</td>", page)
     assert len(rows) == 30 and rows[0].startswith("2026-10-30")  # newest first
     flaky = page[page.index('id="trend-flaky"') : page.index('id="trend-runs"')]
-    assert "<b>CHAT-21</b>" in flaky and "<b>SSE-13</b>" in flaky and "HTTP-01" not in flaky
+    assert "<b>CHAT-21</b>" in flaky and "<b>SSE-14</b>" in flaky and "HTTP-01" not in flaky
 
 
 def test_trend_command(tmp_path, capsys):

@@ -849,7 +849,6 @@ PROBES: dict[str, Probe] = {
     "routes-one-ignores-stop": lambda c: (
         _stop_ignored(c, STOP_IGNORING_ROUTE) and not _stop_ignored(c, CHAT["model"])
     ),
-    "sse-no-usage-chunk": lambda c: _usage_chunk(c) is None,
     "sse-usage-strings": lambda c: isinstance((_usage_chunk(c) or {}).get("prompt_tokens"), str),
     "sse-usage-total": lambda c: (
         (u := _usage_chunk(c) or {}).get("total_tokens", 0)

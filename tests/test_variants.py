@@ -356,6 +356,13 @@ def show_image_redirect(c: httpx.Client) -> None:
     assert lengths == {1, 2}
 
 
+def show_no_usage_chunk(c: httpx.Client) -> None:
+    body = {**CHAT, "stream": True, "stream_options": {"include_usage": True}}
+    with c.stream("POST", "/chat/completions", json=body) as response:
+        assert response.status_code == 200
+        assert '"usage"' not in response.read().decode()
+
+
 def show_freedoms(c: httpx.Client) -> None:
     assert c.post("/chat/completions", json=CHAT).json()["id"].startswith("gen-")
 

@@ -46,7 +46,7 @@ def _payloads(request: ChatRequest, completion: Completion, faults: Faults) -> l
     """The data of every event, in order."""
     freedoms = "variant-freedoms" in faults
     # OpenRouter always sends usage.
-    with_usage = (request.include_usage and "sse-no-usage-chunk" not in faults) or freedoms
+    with_usage = (request.include_usage and "variant-no-usage-chunk" not in faults) or freedoms
     completion, parts = _streamed(request, completion, faults)
 
     kind = "chat.completion" if "sse-chunk-object" in faults else "chat.completion.chunk"
