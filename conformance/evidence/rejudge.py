@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,10 +70,11 @@ def replay_args(source: Path, out: Path) -> tuple[list[str], str]:
     return args, str(run["stand_in_key"])
 
 
-def rejudge(source: Path, out: Path) -> Rejudged:
-    """Run the suite against the recording at `source`; RecordingError if it is unreadable."""
+def rejudge(source: Path, out: Path, plugins: Sequence[object] = ()) -> Rejudged:
+    """Run the suite against the recording at `source`; RecordingError if it is unreadable.
+    `plugins` go to pytest (the self-tests change a check with one)."""
     args, key = replay_args(source, out)
-    code, output = run_in_process(args, key)
+    code, output = run_in_process(args, key, plugins)
     summary = json.loads((out / "summary.json").read_text("utf-8"))
     path = recorded_summary(source)
     recorded = json.loads(path.read_text("utf-8")) if path.is_file() else None
