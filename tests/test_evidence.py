@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from conformance.cli import main
 from conformance.evidence.bundle import MANIFEST, SUMMARY, pack, verify
 from conformance.evidence.har import request_id
 from conformance.evidence.masking import mask, stand_in_key, unmask
@@ -70,6 +72,8 @@ def test_rejudged_offline_with_zero_requests_and_the_same_verdicts(counted, reco
     failed = {c["check"] for c in result.summary["checks"] if c["verdict"] == "failed"}
     assert FAILING_CHECK in failed
     assert result.summary["diff"]["changed"] == []
+    # The stream events come back with their recorded arrival times.
+    assert result.summary["latency"] == recorded.summary["latency"]
 
 
 class _ChangedCheck:
@@ -118,18 +122,26 @@ def _flip_one_byte(data: bytes) -> bytes:
     return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1 :]
 
 
-def test_bundle_verifies_and_a_tampered_one_does_not(recorded, tmp_path):
-    bundle = tmp_path / "run.zip"
-    pack(recorded.report_dir, bundle)
-    assert verify(bundle).verified
+def test_bundle_verifies_and_a_tampered_one_does_not(recorded, tmp_path, capsys):
+    bundle, shown = tmp_path / "run.zip", tmp_path / "shown"
+    assert main(["bundle", str(recorded.report_dir), "--out", str(bundle)]) == 0
+    assert main(["verify", str(bundle), "--out", str(shown)]) == 0
+    assert "VERIFIED" in capsys.readouterr().out
+    assert (shown / "conformance.html").is_file()
+    badge = ET.fromstring((shown / "badge.svg").read_text("utf-8"))
+    text = " ".join(t.text or "" for t in badge.iter("{http://www.w3.org/2000/svg}text"))
+    run = recorded.summary["run"]
+    for fact in (recorded.summary["gate"]["verdict"], run["profile"], run["started"][:10]):
+        assert fact in text
+    assert f"v{run['suite_version']}" in text
     with zipfile.ZipFile(bundle) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     for name in (RECORDING, SUMMARY):
         tampered = tmp_path / f"tampered-{name}.zip"
         _rewrite(bundle, tampered, name, _flip_one_byte(files[name]))
-        result = verify(tampered)
-        assert not result.verified
-        assert any(p.startswith(f"{name} was altered") for p in result.problems), result.problems
+        assert main(["verify", str(tampered)]) == 1
+        assert f"{name} was altered" in capsys.readouterr().out
+        assert not (tmp_path / f"tampered-{name}.verified").exists()
 
 
 def test_a_forged_verdict_with_a_fresh_manifest_fails_the_rejudging(recorded, tmp_path):
