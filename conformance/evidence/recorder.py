@@ -58,6 +58,14 @@ class Evidence:
         self.replaying = bool(options.value(config, "--replay"))
         self.checks: defaultdict[str, set[str]] = defaultdict(set)
         self.remote: list[dict[str, Any]] = []
+        har = options.value(config, "--har")
+        if har and not hasattr(config, "workerinput"):
+            try:
+                Path(har).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise pytest.UsageError(
+                    f"--har={har}: cannot create its folder: {exc.strerror or exc}"
+                ) from None
         if self.replaying:
             log = load_recording(Path(options.value(config, "--replay")))
             state.budget = _Unsendable(0, None, state.settings.max_cost)
