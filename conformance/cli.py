@@ -1,5 +1,5 @@
 """The apex-conformance command: run the suite, serve the reference, prove the checks, merge
-shards and draw their trend."""
+shards and draw their trend, re-judge a recorded run, bundle and verify the evidence."""
 
 from __future__ import annotations
 
@@ -144,6 +144,91 @@ def _trend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rejudge(args: argparse.Namespace) -> int:
+    """The current suite's checks against a recorded run, offline, and what changed."""
+    from pathlib import Path
+
+    from conformance.evidence.rejudge import change_lines, rejudge
+    from conformance.evidence.replay import RecordingError
+    from conformance.report.terminal import summary_lines
+
+    source = Path(args.source)
+    out = (
+        Path(args.out) if args.out else (source if source.is_dir() else source.parent) / "rejudged"
+    )
+    try:
+        result = rejudge(source, out)
+    except (RecordingError, OSError) as exc:
+        return _usage(f"rejudge: {exc}")
+    print("\n".join([*summary_lines(result.summary), *change_lines(result)]))
+    return result.exit_code
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from conformance.evidence.bundle import BundleError, pack
+
+    try:
+        manifest = pack(Path(args.folder), Path(args.out))
+    except (BundleError, OSError) as exc:
+        return _usage(f"bundle: {exc}")
+    for name, digest in manifest["files"].items():
+        print(f"{digest}  {name}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """Check a bundle's hashes, re-judge its recording, then render its report and badge."""
+    from pathlib import Path
+
+    from conformance.evidence.badge import badge_svg
+    from conformance.evidence.bundle import BundleError, verify
+    from conformance.report.html import standalone_html
+
+    bundle = Path(args.bundle)
+    try:
+        result = verify(bundle)
+    except (BundleError, OSError) as exc:
+        return _usage(f"verify: {exc}")
+    for note in result.notes:
+        print(f"note: {note}")
+    if not result.verified or result.summary is None:
+        print(f"NOT VERIFIED: {bundle}")
+        print("\n".join(f"  {problem}" for problem in result.problems))
+        return 1
+    out = Path(args.out) if args.out else bundle.with_suffix(".verified")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "conformance.html").write_text(standalone_html(result.summary), "utf-8")
+    (out / "badge.svg").write_text(badge_svg(result.summary), "utf-8")
+    checks = len(result.summary["checks"])
+    print(f"VERIFIED: {bundle}: hashes match, {checks} checks re-judged offline, same verdicts")
+    print(f"wrote {out / 'conformance.html'} and {out / 'badge.svg'}")
+    return 0
+
+
+def _badge(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from conformance.evidence.badge import badge_svg
+    from conformance.evidence.bundle import SUMMARY, BundleError, check_hashes, read_bundle
+
+    bundle = Path(args.bundle)
+    try:
+        files = read_bundle(bundle)
+    except BundleError as exc:
+        return _usage(f"badge: {exc}")
+    problems = check_hashes(files)
+    if problems:
+        return _usage(f"badge: {bundle} fails its manifest: {problems[0]}")
+    out = Path(args.out) if args.out else bundle.with_suffix(".svg")
+    out.write_text(badge_svg(json.loads(files[SUMMARY])), "utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
 def _selftest(args: argparse.Namespace) -> int:
     from conformance.reference.faults import check_names
     from conformance.reference.zoo import main as zoo_main
@@ -188,6 +273,22 @@ def main(argv: list[str] | None = None) -> int:
     trend.add_argument("folder", help="the folder --history=DIR writes")
     trend.add_argument("--out", help="the page to write (default: DIR/trend.html)")
     trend.add_argument("--runs", type=int, default=50, help="the last N runs (default 50)")
+    rejudge = commands.add_parser(
+        "rejudge", help="re-judge a recorded run offline with this suite's checks"
+    )
+    rejudge.add_argument("source", help="a run's report folder, or the HAR the suite wrote")
+    rejudge.add_argument("--out", help="folder for the new reports (default: SOURCE/rejudged)")
+    bundle = commands.add_parser("bundle", help="pack a run's report folder into a bundle")
+    bundle.add_argument("folder", help="the run's report folder (summary.json, recording)")
+    bundle.add_argument("--out", required=True, help="the bundle file to write (.zip)")
+    verify = commands.add_parser(
+        "verify", help="check a bundle's hashes, re-judge it offline, render its report"
+    )
+    verify.add_argument("bundle", help="the bundle file")
+    verify.add_argument("--out", help="folder for the report and badge (default: BUNDLE.verified)")
+    badge = commands.add_parser("badge", help="the SVG badge of a bundle")
+    badge.add_argument("bundle", help="the bundle file")
+    badge.add_argument("--out", help="the SVG to write (default: BUNDLE.svg)")
     args, extra = parser.parse_known_args(argv)
     if args.command == "run":
         return _run(extra)
@@ -199,6 +300,10 @@ def main(argv: list[str] | None = None) -> int:
         "selftest": _selftest,
         "merge": _merge,
         "trend": _trend,
+        "rejudge": _rejudge,
+        "bundle": _bundle,
+        "verify": _verify,
+        "badge": _badge,
     }
     return commands_by_name[args.command](args)
 

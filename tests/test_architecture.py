@@ -28,13 +28,17 @@ ALLOWED: dict[str, set[str]] = {
     },
     "session": {
         "vocabulary", "catalogue", "config", "transport", "spec", "session", "report",
-        "contract", "fuzzing", "reference",
+        "contract", "fuzzing", "reference", "evidence",
+    },
+    "evidence": {
+        "evidence", "config", "transport", "report.records", "session.finish", "session.state",
+        "session.inprocess",
     },
     "reference": {
         "vocabulary", "catalogue", "spec", "reference", "contract.cases", "session.inprocess",
     },
     "cli": {
-        "vocabulary", "config", "report", "reference", "session",
+        "vocabulary", "config", "report", "reference", "session", "evidence",
     },
 }  # fmt: skip
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 
 import pytest
@@ -41,7 +42,8 @@ def _run_logged(url: str, key: str, tmp_path, *args: str) -> tuple[Run, str]:
     root.addHandler(sink)
     root.setLevel(logging.DEBUG)
     try:
-        run = run_with_reports(url, key, tmp_path / "reports", *LOUD, *args)
+        har = f"--har={tmp_path / 'reports' / 'conformance.har'}"
+        run = run_with_reports(url, key, tmp_path / "reports", *LOUD, har, *args)
     finally:
         root.removeHandler(sink)
         root.setLevel(level)
@@ -53,6 +55,11 @@ def _assert_absent(run: Run, logs: str, key: str) -> None:
         "conformance.html": run.html,
         "junit.xml": run.junit,
         "summary.json": (run.report_dir / "summary.json").read_text("utf-8"),
+        # Every exchange of the run, bodies and headers whole (conformance.evidence).
+        "conformance.har": (run.report_dir / "conformance.har").read_text("utf-8"),
+        "recording.har.gz": gzip.decompress(
+            (run.report_dir / "recording.har.gz").read_bytes()
+        ).decode("utf-8"),
         "terminal output": run.output,
         "log records": logs,
     }

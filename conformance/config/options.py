@@ -115,6 +115,18 @@ OPTIONS = (
     Option("--seed", "APEX_SEED", "Seed for generated requests.", _default("seed"), int),
     Option("--waivers", "APEX_WAIVERS", "YAML file of waived requirements."),
     Option("--compare", "APEX_COMPARE", "A previous summary.json to diff against."),
+    Option(
+        "--har",
+        "APEX_HAR",
+        "Write every exchange of the run as a HAR 1.2 file here (default in --profile=full: "
+        "conformance.har in --report-dir).",
+    ),
+    Option(
+        "--replay",
+        "APEX_REPLAY",
+        "Re-judge a recorded run offline: its report folder or HAR; no request is sent "
+        "(what `apex-conformance rejudge` runs).",
+    ),
 )
 
 

@@ -312,6 +312,14 @@ def _check_detail(check: TestRecord) -> str:
         parts.append(
             f'<div class="label">Reproduce</div><pre class="curl">{escape(check.curl)}</pre>'
         )
+    if check.exchanges:
+        # The recording of the run (conformance.har, recording.har.gz) names them `_apexId`.
+        ids = ", ".join(f"<code>{escape(i)}</code>" for i in check.exchanges)
+        parts.append(
+            f'<div class="label">HAR entries <span class="quiet">(_apexId in '
+            f'<a href="conformance.har">conformance.har</a> and recording.har.gz)</span></div>'
+            f'<p class="har">{ids}</p>'
+        )
     opened = " open" if check.verdict in ("failed", "error") else ""
     return (
         f"<details{opened}><summary>{_badge(check.verdict)} {escape(check.nodeid)}</summary>"

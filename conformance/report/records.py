@@ -20,6 +20,8 @@ CURL = "apex_curl"
 OBSERVATION = "observation"
 # The model a model-dependent check judged (issue 15); absent for model-independent checks.
 MODEL = "apex_model"
+# The HAR entries (their `_apexId`) of the exchanges a check used (conformance.evidence).
+EXCHANGES = "apex_exchanges"
 
 
 @dataclass
@@ -37,6 +39,7 @@ class TestRecord:
     curl: str = ""
     duration: float = 0.0
     phases: list[str] = field(default_factory=list)
+    exchanges: list[str] = field(default_factory=list)  # HAR entry ids (_apexId)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,4 +66,5 @@ def record_from(report: pytest.TestReport) -> TestRecord | None:
         curl=redact_text(str(props.get(CURL, ""))),
         duration=report.duration,
         phases=[report.when],
+        exchanges=[str(i) for i in props.get(EXCHANGES) or []],
     )

@@ -15,11 +15,13 @@ from conformance.report.html import banner_html, page
 from conformance.report.junit import junit_xml
 
 REPORT_FILES = ("summary.json", "conformance.html", "junit.xml")
+# The run's evidence (conformance.evidence), cleared with the reports so it is never stale.
+EVIDENCE_FILES = ("recording.har.gz", "conformance.har")
 
 
 def clear_reports(report_dir: Path) -> None:
     """Remove an earlier run's reports from the folder this run writes to."""
-    for name in REPORT_FILES:
+    for name in (*REPORT_FILES, *EVIDENCE_FILES):
         (report_dir / name).unlink(missing_ok=True)
 
 

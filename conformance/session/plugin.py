@@ -19,6 +19,8 @@ from conformance.catalogue import MODEL_PARAMETERS, requirements
 from conformance.config import options
 from conformance.config.settings import DEFAULT_MAX_REQUESTS, env
 from conformance.config.target import Target
+from conformance.evidence.har import id_of
+from conformance.evidence.recorder import Evidence, replay_target
 from conformance.fuzzing import PlannedFuzzTests, ReplayedFuzzTests
 from conformance.report import records
 from conformance.report.matrix import PROFILE_SKIP
@@ -124,6 +126,7 @@ def _configure_run(config: pytest.Config, report_dir: Path | None) -> None:
     config.stash[STATE] = state
     state.interrupts = Interrupts(state.limiter.halted, report_dir)
     state.interrupts.install()
+    config.pluginmanager.register(Evidence(config, state), "apex-conformance-evidence")
     config.pluginmanager.register(_Recorder(state), "apex-conformance-recorder")
     planned = PlannedFuzzTests()
     config.pluginmanager.register(planned, "apex-conformance-planned-fuzz")
@@ -152,6 +155,9 @@ def _resolve_target(config: pytest.Config) -> Target:
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput and "apex_base_url" in workerinput:
         return Target(workerinput["apex_base_url"], workerinput["apex_api_key"], embedded=True)
+    replayed = replay_target(config)
+    if replayed is not None:
+        return replayed  # a recorded run, re-judged offline: no server, no request
     base_url = config.getoption("base_url", None) or env("APEX_BASE_URL")
     if not base_url:
         # Imported here: the server's web stack is loaded only when it is needed.
@@ -420,6 +426,7 @@ def _judge(
         if touched:
             transcript = "\n\n".join(exchange.transcript() for exchange in touched)
             extra += [(records.TRANSCRIPT, transcript), (records.CURL, touched[-1].curl())]
+            extra.append((records.EXCHANGES, [id_of(e) for e in state._client.touched]))
             report.sections.append(("Transcript (Authorization redacted)", transcript))
             report.sections.append(("Reproduce", touched[-1].curl()))
     report.user_properties = [*report.user_properties, *extra]

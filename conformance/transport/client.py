@@ -26,6 +26,9 @@ from conformance.transport.redirects import Download, follow
 from conformance.transport.sse import EventStreamReader
 
 ExchangeT = TypeVar("ExchangeT", bound=Exchange)
+# Offline re-judging (conformance.evidence): the recorded answer to (method, URL, body,
+# credential, streamed), or CouldNotJudge when the recording has none.
+Replay = Callable[[str, str, bytes | None, Credential, bool], Exchange]
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_RETRIES = 3
@@ -98,6 +101,8 @@ class ApexClient:
         self.timeline: list[tuple[float, float]] = []
         # Exchanges the current check used (cache hits included), for its transcript.
         self.touched: list[Exchange] = []
+        # Set for a re-judging run: answers come from a recording, none from the network.
+        self.replay: Replay | None = None
 
     # Credentials -------------------------------------------------------------
     @property
@@ -129,6 +134,8 @@ class ApexClient:
         sent = {} if body is None else {"Content-Type": "application/json"}
         key = _Key(method, self.url(path), body, cred.header, tuple(sorted(sent.items())), False)
         exchange = self._cache.get(key)
+        if exchange is None and self.replay is not None:
+            exchange = self._keep(key, self.replay(method, key.url, body, cred, False))
         if exchange is None:
             url = self.url(path)
             exchange = self.dispatch.obtain(
@@ -149,6 +156,8 @@ class ApexClient:
         sent = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         key = _Key("POST", self.url(path), body, cred.header, tuple(sorted(sent.items())), True)
         exchange = self._cache.get(key)
+        if exchange is None and self.replay is not None:
+            exchange = self._keep(key, self.replay("POST", key.url, body, cred, True))
         if not isinstance(exchange, StreamExchange):
             url = self.url(path)
             exchange = self.dispatch.obtain(
@@ -170,6 +179,11 @@ class ApexClient:
         """Every exchange this client has received so far (this worker's, under xdist);
         with `own`, not those taken over from the controller."""
         return [e for k, e in self._cache.items() if not (own and k in self._seeded)]
+
+    def sent(self) -> list[tuple[Exchange, str | None]]:
+        """Every exchange with the Authorization value it went with, for the recording (which
+        masks it: conformance.evidence)."""
+        return [(exchange, key.auth) for key, exchange in self._cache.items()]
 
     def export_cache(self) -> list[tuple[Any, ...]]:
         """The answers so far, as plain data an xdist worker can take over."""
@@ -227,7 +241,7 @@ class ApexClient:
     def _record(
         self, method: str, url: str, body: bytes | None, cred: Credential, sent: dict[str, str]
     ) -> Exchange:
-        return Exchange(method, url, redact_headers(sent), body, cred.label)
+        return Exchange(method, url, redact_headers(sent), body, cred.label, sent_at=time.time())
 
     def _headers(self, cred: Credential, sent: dict[str, str]) -> dict[str, str]:
         headers = dict(sent)

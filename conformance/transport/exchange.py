@@ -48,6 +48,8 @@ class Exchange:
     truncated: bool = False
     # Set when the answer started but did not arrive whole (reset, stalled mid-body).
     broken: str | None = None
+    # When the request was sent, by the wall clock (time.time()): the HAR's startedDateTime.
+    sent_at: float = 0.0
 
     @property
     def media_type(self) -> str:
