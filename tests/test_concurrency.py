@@ -234,3 +234,19 @@ def test_halting_wakes_every_waiting_request():
         inflight.halt()
         waiting.join(2)
     assert len(errors) == 1
+
+
+@pytest.mark.parametrize("limit", ["-x", "--max-requests=60", "--max-cost=0.00001"])
+def test_where_order_decides_the_verdicts_every_level_agrees(request, tmp_path, limit):
+    # -x stops at the first failure, and a spent budget at the check a serial run reaches:
+    # requests sent ahead would change both.
+    origin, key = request.getfixturevalue("zoo")
+    seen = {}
+    for level in (1, 32):
+        run = run_with_reports(
+            fault_url(origin, STOP_FAULT), key, tmp_path / str(level), limit,
+            f"--concurrency={level}",
+        )  # fmt: skip
+        assert run.exit_code in (1, 8), run.output[-2000:]
+        seen[level] = comparable(run.report_dir)
+    assert seen[32] == seen[1]
