@@ -19,7 +19,7 @@ from conformance.catalogue import MODEL_PARAMETERS, requirements
 from conformance.config import options
 from conformance.config.settings import env
 from conformance.config.target import Target
-from conformance.fuzzing import PlannedFuzzTests, ReplayedFuzzTests
+from conformance.fuzzing.hooks import PlannedFuzzTests, ReplayedFuzzTests
 from conformance.report import records
 from conformance.report.matrix import PROFILE_SKIP
 from conformance.report.stub import clear_reports, write_stub_reports
