@@ -36,7 +36,7 @@ from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance.config.settings import Settings
-from conformance.fuzzing import PLANS
+from conformance.fuzzing.config import EXAMPLES
 from conformance.reference.app import create_app
 from conformance.reference.runner import ServerThread, generate_api_key
 from conformance.transport.client import ApexClient
@@ -172,9 +172,9 @@ class CountingApp:
 
 
 def cli_command(base_url: str, key: str) -> list[str]:
-    plan = PLANS["standard"]
+    counts = EXAMPLES["standard"]
     # The CLI has one count for every operation; the suite's largest standard count is it.
-    examples = max(plan.negative, plan.positive_chat, plan.positive_images)
+    examples = max(counts.negative, counts.positive_chat, counts.positive_images)
     return [
         str(Path(sys.executable).with_name("schemathesis")), "run", str(SPEC),
         "--url", base_url, "-H", f"Authorization: Bearer {key}",

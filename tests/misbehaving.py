@@ -75,10 +75,14 @@ def raw_server(mode: str) -> Iterator[str]:
 
 
 class RateLimited:
-    """Wraps an app: every `every`-th request gets 429 with the given retry headers."""
+    """Wraps an app: every `every`-th request gets `status` (429, 503) with the given retry
+    headers."""
 
-    def __init__(self, app: ASGIApp, every: int, headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(
+        self, app: ASGIApp, every: int, headers: list[tuple[bytes, bytes]], status: int = 429
+    ) -> None:
         self.app, self.every, self.headers, self.count = app, every, headers, 0
+        self.status = status
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,7 +94,7 @@ class RateLimited:
             return
         body = b'{"error": {"message": "slow down", "type": "rate_limit_error", "code": null}}'
         headers = [(b"content-type", b"application/json"), *self.headers]
-        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 

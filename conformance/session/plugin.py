@@ -21,7 +21,7 @@ from conformance.config.settings import DEFAULT_MAX_REQUESTS, env
 from conformance.config.target import Target
 from conformance.evidence.har import id_of
 from conformance.evidence.recorder import Evidence, replay_target
-from conformance.fuzzing import PlannedFuzzTests, ReplayedFuzzTests
+from conformance.fuzzing.hooks import PlannedFuzzTests, ReplayedFuzzTests
 from conformance.report import records
 from conformance.report.matrix import PROFILE_SKIP
 from conformance.report.stub import clear_reports, write_stub_reports

@@ -166,6 +166,37 @@ class ApexClient:
         self.touched.append(exchange)
         return exchange
 
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        content: bytes | None,
+        ahead: bool = False,
+    ) -> Exchange | None:
+        """Send a request as given, with the configured key: a generated one (the fuzz
+        cases), whose method, query and headers are not the checks' usual ones.
+
+        With `ahead`, a request that is sent ahead while planning gives None until it is
+        answered, and the caller goes on (requests that do not depend on one another).
+        """
+        cred, full = self.key, self.url(url)
+        key = _Key(method, full, content, cred.header, tuple(sorted(headers.items())), False)
+        exchange = self._cache.get(key)
+        if exchange is None and self.replay is not None:
+            exchange = self._keep(key, self.replay(method, full, content, cred, False))
+        if exchange is None:
+
+            def sender() -> Exchange:
+                return self._keep(key, self._send(method, full, content, cred, headers))
+
+            exchange = (self.dispatch.prefetch if ahead else self.dispatch.obtain)(key, sender)
+            if exchange is None:
+                return None
+        self.touched.append(exchange)
+        return exchange
+
     def close(self, *, interrupted: bool = False) -> None:
         """Close the connections; after Ctrl-C, abandon the requests on their way too."""
         if interrupted:
