@@ -30,6 +30,9 @@ class Interrupts:
         self.halted = halted
         self.report_dir = report_dir
         self.interrupted = False
+        # The pytest session, once there is one: its loop stops at the next check even if
+        # something on the way catches the KeyboardInterrupt.
+        self.session: Any = None
         self._previous: Any = None
 
     def install(self) -> None:
@@ -47,6 +50,8 @@ class Interrupts:
             self._leave_now()
         self.interrupted = True
         self.halted.set()
+        if self.session is not None:
+            self.session.shouldstop = "interrupted (Ctrl-C)"
         raise KeyboardInterrupt
 
     def _leave_now(self) -> None:

@@ -289,6 +289,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """
     config = session.config
     state = config.stash.get(STATE, None)
+    if state is not None and state.interrupts is not None:
+        state.interrupts.session = session
     if state is None or hasattr(config, "workerinput") or config.option.collectonly:
         return
     try:

@@ -59,6 +59,9 @@ def admit(budget: Budget, limiter: RateLimiter, spend: Spend) -> None:
             "(raise it with --max-requests)"
         )
     limiter.wait()
+    if limiter.halted.is_set():
+        # Halted while it waited for its turn at the rate: it never goes out.
+        raise Halted("the run was interrupted: no request is sent any more")
     spend.count("requests")
 
 
