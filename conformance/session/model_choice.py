@@ -135,6 +135,8 @@ def choose_models(client: ApexClient) -> Models:
         models.chat, chat_note = chat.result()
         models.image, models.image_request, image_note = image.result()
     models.notes += [f"chat model: {chat_note}", f"image model: {image_note}"]
+    if not listing:
+        models.notes.insert(0, "GET /models gave no model list to choose from")
     return models
 
 
@@ -232,10 +234,10 @@ def _absent(client: ApexClient, path: str) -> bool:
     nowhere = client.call("POST", MISSING_PATH, json_body={})
     if here.status not in (404, 405) or here.status != nowhere.status:
         return False
-    return _blank(here, path) == _blank(nowhere, MISSING_PATH)
+    return blank(here, path) == blank(nowhere, MISSING_PATH)
 
 
-def _blank(exchange: Exchange, path: str) -> str:
+def blank(exchange: Exchange, path: str) -> str:
     return exchange.text.replace(path, "<path>")
 
 

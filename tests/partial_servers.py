@@ -1,0 +1,211 @@
+"""Servers that are real OpenAI-format APIs with one thing missing, renamed or moved.
+
+Each wraps the reference app (ASGI middleware), so everything else about them conforms.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import trustme
+import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from conformance.reference.runner import HOST, ServerThread, _bind
+from conformance.reference.served_models import CHAT_MODELS, IMAGE_MODELS
+
+
+class WithoutModels:
+    """The reference without GET /v1/models: its router answers the path's 404 itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].rstrip("/").endswith("/v1/models"):
+            scope = {**scope, "path": scope["path"].replace("/v1/models", "/v1/no-models-here")}
+        await self.app(scope, receive, send)
+
+
+class Renamed:
+    """A gateway that serves the reference's models under other names and prices.
+
+    `names` maps each listed id to the reference model it routes to; `pricing` gives each
+    listed id's price object. Requests are rewritten to the reference's ids and answers
+    back to the listed ones, so nothing in a name tells its kind.
+    """
+
+    def __init__(
+        self, app: ASGIApp, names: dict[str, str], pricing: dict[str, dict[str, str]]
+    ) -> None:
+        self.app = app
+        self.names = names
+        self.pricing = pricing
+        # Longest first: "openai/gpt-4o-mini" must not be read as "openai/gpt-4o" + "-mini".
+        self.back = sorted(((v, k) for k, v in names.items()), key=lambda p: -len(p[0]))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "GET" and scope["path"].rstrip("/").endswith("/v1/models"):
+            await self._listing(send)
+            return
+        await self.app(scope, self._requests(receive), self._answers(send))
+
+    async def _listing(self, send: Send) -> None:
+        data = [
+            {"id": i, "object": "model", "created": 1710000000, "owned_by": i.split("/")[0],
+             "pricing": self.pricing[i]}
+            for i in self.names
+        ]  # fmt: skip
+        body = json.dumps({"object": "list", "data": data}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _requests(self, receive: Receive) -> Receive:
+        chunks: list[bytes] = []
+
+        async def rewritten() -> Message:
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return {**message, "body": b""}
+            return {**message, "body": self._forward(b"".join(chunks))}
+
+        return rewritten
+
+    def _forward(self, raw: bytes) -> bytes:
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            return raw
+        if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+            return raw
+        if body["model"] in self.names:
+            body["model"] = self.names[body["model"]]
+        elif body["model"] in (*CHAT_MODELS, *IMAGE_MODELS):
+            body["model"] = "unlisted/" + body["model"]  # not served under its real name
+        else:
+            return raw
+        return json.dumps(body).encode()
+
+    def _answers(self, send: Send) -> Send:
+        held: list[Message] = []
+        parts: list[bytes] = []
+
+        async def rewritten(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                held.append(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            start = held[0]
+            sized = any(k.lower() == b"content-length" for k, _ in start["headers"])
+            if not sized:  # a stream: events arrive whole, rename each chunk
+                if len(held) == 1:
+                    held.append(start)
+                    await send(start)
+                await send({**message, "body": self._back(message.get("body", b""))})
+                return
+            parts.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = self._back(b"".join(parts))
+            headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+            headers.append((b"content-length", b"%d" % len(body)))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        return rewritten
+
+    def _back(self, body: bytes) -> bytes:
+        for real, listed in self.back:
+            body = body.replace(real.encode(), listed.encode())
+        return body
+
+
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    """Serve an app over plain HTTP on loopback; yields its base URL (…/v1)."""
+    with ServerThread(app) as server:
+        yield server.base_url
+
+
+class TlsServer:
+    """Serves an app over HTTPS with a certificate from a private CA made by trustme."""
+
+    def __init__(self, app: ASGIApp, folder: Path) -> None:
+        self.ca = trustme.CA()
+        cert = self.ca.issue_cert(HOST)
+        self.ca_file = folder / "private-ca.pem"
+        self.ca.cert_pem.write_to_path(str(self.ca_file))
+        key_file, chain_file = folder / "server.key", folder / "server.pem"
+        cert.private_key_pem.write_to_path(str(key_file))
+        cert.cert_chain_pems[0].write_to_path(str(chain_file))
+        for blob in cert.cert_chain_pems[1:]:
+            blob.write_to_path(str(chain_file), append=True)
+        self._sock = _bind(0)
+        self.port: int = self._sock.getsockname()[1]
+        config = uvicorn.Config(
+            app, log_config=None, log_level="critical", access_log=False, lifespan="off",
+            timeout_graceful_shutdown=2, ssl_keyfile=str(key_file), ssl_certfile=str(chain_file),
+        )  # fmt: skip
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    def __enter__(self) -> TlsServer:
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the TLS server did not start")
+            threading.Event().wait(0.01)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._sock.close()
+
+
+class HugeListing:
+    """The reference whose GET /v1/models body is valid JSON of `size` bytes (padded)."""
+
+    def __init__(self, app: ASGIApp, size: int) -> None:
+        self.app = app
+        self.size = size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not (scope["type"] == "http" and scope["path"].rstrip("/").endswith("/v1/models")):
+            await self.app(scope, receive, send)
+            return
+        head = b'{"object": "list", "data": []}'
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % self.size)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": head, "more_body": True})
+        chunk, left = b" " * 2**20, self.size - len(head)
+        while left > 0:
+            piece = chunk[: min(left, len(chunk))]
+            left -= len(piece)
+            await send({"type": "http.response.body", "body": piece, "more_body": left > 0})
+
+
+async def catch_all_errors(scope: Scope, receive: Receive, send: Send) -> None:
+    """Not an API: every path and method gets the same JSON error envelope."""
+    if scope["type"] != "http":
+        return
+    body = b'{"error": {"message": "Not found", "type": "invalid_request_error"}}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
