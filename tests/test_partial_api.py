@@ -42,7 +42,8 @@ def test_missing_model_list_fails_models01_and_the_rest_is_judged(no_models, sta
     changed = {
         r: (standard_run.verdicts.get(r), v)
         for r, v in run.verdicts.items()
-        if r not in LIST_DEPENDENT | {"MODELS-01", READS_THE_LIST_401} and v != standard_run.verdicts.get(r)
+        if r not in LIST_DEPENDENT | {"MODELS-01", READS_THE_LIST_401}
+        and v != standard_run.verdicts.get(r)
     }
     assert not changed, (changed, run.messages)
 
