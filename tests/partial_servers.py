@@ -35,41 +35,63 @@ class WithoutModels:
 class Renamed:
     """A gateway that serves the reference's models under other names and prices.
 
-    `names` maps each listed id to the reference model it routes to; `pricing` gives each
-    listed id's price object. Requests are rewritten to the reference's ids and answers
-    back to the listed ones, so nothing in a name tells its kind.
+    `routes` maps each listed id to the reference model each endpoint ("chat", "images")
+    routes it to (an endpoint it is missing from refuses it as an unknown model);
+    `pricing` gives each listed id's price object. A request's model is rewritten to the
+    reference's id and its answer back to the listed one, so nothing in a name tells its
+    kind. `seen` records (endpoint, listed model) of every request.
     """
 
     def __init__(
-        self, app: ASGIApp, names: dict[str, str], pricing: dict[str, dict[str, str]]
+        self,
+        app: ASGIApp,
+        routes: dict[str, dict[str, str]],
+        pricing: dict[str, dict[str, str]],
     ) -> None:
         self.app = app
-        self.names = names
+        self.routes = routes
         self.pricing = pricing
-        # Longest first: "openai/gpt-4o-mini" must not be read as "openai/gpt-4o" + "-mini".
-        self.back = sorted(((v, k) for k, v in names.items()), key=lambda p: -len(p[0]))
+        self.seen: list[tuple[str, str]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if scope["method"] == "GET" and scope["path"].rstrip("/").endswith("/v1/models"):
-            await self._listing(send)
+            await self.app(scope, receive, self._listing(send))  # the reference's auth
             return
-        await self.app(scope, self._requests(receive), self._answers(send))
+        endpoint = "images" if "/images/" in scope["path"] else "chat"
+        renamed: dict[str, str] = {}  # the reference id -> the listed id, for the answer
+        await self.app(
+            scope, self._requests(receive, endpoint, renamed), self._answers(send, renamed)
+        )
 
-    async def _listing(self, send: Send) -> None:
+    def _listing(self, send: Send) -> Send:
+        """The reference's answer to GET /v1/models, its list replaced when it is a 200."""
         data = [
             {"id": i, "object": "model", "created": 1710000000, "owned_by": i.split("/")[0],
              "pricing": self.pricing[i]}
-            for i in self.names
+            for i in self.routes
         ]  # fmt: skip
         body = json.dumps({"object": "list", "data": data}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        ours = False
 
-    def _requests(self, receive: Receive) -> Receive:
+        async def replaced(message: Message) -> None:
+            nonlocal ours
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                ours = True
+                headers = [(k, v) for k, v in message["headers"] if k != b"content-length"]
+                headers.append((b"content-length", b"%d" % len(body)))
+                await send({**message, "headers": headers})
+            elif message["type"] == "http.response.body" and ours:
+                if not message.get("more_body"):
+                    await send({"type": "http.response.body", "body": body})
+            else:
+                await send(message)
+
+        return replaced
+
+    def _requests(self, receive: Receive, endpoint: str, renamed: dict[str, str]) -> Receive:
         chunks: list[bytes] = []
 
         async def rewritten() -> Message:
@@ -79,28 +101,38 @@ class Renamed:
             chunks.append(message.get("body", b""))
             if message.get("more_body"):
                 return {**message, "body": b""}
-            return {**message, "body": self._forward(b"".join(chunks))}
+            return {**message, "body": self._forward(b"".join(chunks), endpoint, renamed)}
 
         return rewritten
 
-    def _forward(self, raw: bytes) -> bytes:
+    def _forward(self, raw: bytes, endpoint: str, renamed: dict[str, str]) -> bytes:
         try:
             body: Any = json.loads(raw)
         except ValueError:
             return raw
-        if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+        model = body.get("model") if isinstance(body, dict) else None
+        if not isinstance(model, str):
             return raw
-        if body["model"] in self.names:
-            body["model"] = self.names[body["model"]]
-        elif body["model"] in (*CHAT_MODELS, *IMAGE_MODELS):
-            body["model"] = "unlisted/" + body["model"]  # not served under its real name
+        self.seen.append((endpoint, model))
+        if model in self.routes:
+            # Unknown to the reference when this endpoint does not serve it: its 404.
+            real = self.routes[model].get(endpoint, "unserved/" + model.replace("/", "-"))
+            renamed[real] = model
+            body["model"] = real
+        elif model in (*CHAT_MODELS, *IMAGE_MODELS):
+            body["model"] = "unlisted/" + model  # not served under its real name
         else:
             return raw
         return json.dumps(body).encode()
 
-    def _answers(self, send: Send) -> Send:
+    def _answers(self, send: Send, renamed: dict[str, str]) -> Send:
         held: list[Message] = []
         parts: list[bytes] = []
+
+        def back(body: bytes) -> bytes:
+            for real, listed in renamed.items():
+                body = body.replace(real.encode(), listed.encode())
+            return body
 
         async def rewritten(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -110,28 +142,22 @@ class Renamed:
                 await send(message)
                 return
             start = held[0]
-            sized = any(k.lower() == b"content-length" for k, _ in start["headers"])
-            if not sized:  # a stream: events arrive whole, rename each chunk
-                if len(held) == 1:
+            if not any(k.lower() == b"content-length" for k, _ in start["headers"]):
+                if len(held) == 1:  # a stream: send its head once, rename each event
                     held.append(start)
                     await send(start)
-                await send({**message, "body": self._back(message.get("body", b""))})
+                await send({**message, "body": back(message.get("body", b""))})
                 return
             parts.append(message.get("body", b""))
             if message.get("more_body"):
                 return
-            body = self._back(b"".join(parts))
+            body = back(b"".join(parts))
             headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
             headers.append((b"content-length", b"%d" % len(body)))
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": body})
 
         return rewritten
-
-    def _back(self, body: bytes) -> bytes:
-        for real, listed in self.back:
-            body = body.replace(real.encode(), listed.encode())
-        return body
 
 
 @contextmanager

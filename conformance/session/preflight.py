@@ -160,6 +160,8 @@ def _check_models(client: ApexClient, listing: Exchange) -> None:
     entries = listed(listing)
     if entries is None:
         return  # not a list: MODELS-01 judges it, and the options are taken as given
+    if client.settings.models != "cheapest":
+        return  # beside --models they are kind hints (globs), checked where they are read
     ids = [str(entry["id"]) for entry in entries]
     settings = client.settings
     options = (
