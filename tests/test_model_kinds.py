@@ -125,3 +125,14 @@ def test_a_model_both_endpoints_refuse_is_not_judged_and_says_how_to_name_it(tmp
     )
     assert "acme/ghost: refused with a 4xx by /chat/completions" in observed
     assert "--image-model" in observed
+
+
+def test_the_cheapest_choice_finds_an_image_model_its_name_does_not_tell(tmp_path):
+    key = generate_api_key()
+    routes = {m: GATEWAY[m][0] for m in ("acme/m1", "acme/m2")}
+    pricing = {m: GATEWAY[m][1] for m in ("acme/m1", "acme/m2")}
+    with serving(Renamed(create_app(key), routes, pricing)) as url:
+        run = run_with_reports(url, key, tmp_path, "--profile=smoke", "-q")
+    assert run.exit_code == EXIT_OK, run.output[-3000:]
+    assert _per_model(run).keys() == {"acme/m1", "acme/m2"}
+    assert _per_model(run)["acme/m2"][0] == "image"

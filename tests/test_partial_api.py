@@ -58,6 +58,13 @@ def test_without_a_list_or_a_model_option_the_message_names_the_option(no_models
     assert "--chat-model=<id>" in message and "GET /models gave no model list" in message
 
 
+def test_max_cost_says_what_it_cannot_meter(no_models):
+    url, key = no_models
+    run = run_suite(url, key, "smoke", (*MODELS, "--max-cost=1"), only=("MODELS-08/*",))
+    observed = " ".join(message for _, _, message in run.checks.values())
+    assert "openai/gpt-4o-mini: --max-cost cannot meter it" in observed
+
+
 def test_a_catch_all_json_error_is_still_no_api():
     with serving(catch_all_errors) as url:
         run = run_suite(url, generate_api_key(), "smoke", MODELS)

@@ -136,7 +136,19 @@ def choose_models(client: ApexClient) -> Models:
     models.notes += [f"chat model: {chat_note}", f"image model: {image_note}"]
     if not listing:
         models.notes.insert(0, "GET /models gave no model list to choose from")
+    models.notes += unmetered(models, client.settings.max_cost)
     return models
+
+
+def unmetered(models: Models, max_cost: float | None) -> list[str]:
+    """A note per model whose answers --max-cost cannot charge: the list gives no price."""
+    used = dict.fromkeys(filter(None, (models.chat, models.image, *models.chats, *models.images)))
+    return [
+        f"{model}: --max-cost cannot meter it (GET /models gives no price for it); "
+        "--max-requests still bounds the run"
+        for model in used
+        if max_cost is not None and not models.price(model)
+    ]
 
 
 def _choose_chat(client: ApexClient, listing: list[dict[str, Any]]) -> tuple[str | None, str]:
@@ -162,6 +174,14 @@ def _choose_image(
     elif chosen is None and _absent(client, "/images/generations"):
         chosen = images[0] if images else PLACEHOLDER_IMAGE_MODEL
         note = f"POST /images/generations does not exist on the target; tested with {chosen}"
+    elif chosen is None:
+        # Names and prices need not tell an image model: ask the others (a chat model
+        # refuses with a 4xx, which costs nothing).
+        others = [model for model in chat_candidates(listing) if model not in images]
+        found, accepted, _ = probe(client, others, image_requests)
+        if found is not None:
+            chosen, request = found, accepted
+            note = f"{found}, cheapest listed model that accepted an image request"
     return chosen, request, note
 
 

@@ -28,6 +28,7 @@ from conformance.session.model_choice import (
     is_image_model,
     list_models,
     probe,
+    unmetered,
 )
 from conformance.transport.client import ApexClient
 
@@ -74,6 +75,7 @@ def select_models(client: ApexClient, spec: str) -> Models:
     models.image_request = models.image_requests.get(models.image or "")
     models.notes.append(f"--models={spec}: {len(chats)} chat, {len(images)} image model(s)")
     models.notes += [f"{model}: {kind.how}" for model, kind in found.items() if kind.how]
+    models.notes += unmetered(models, client.settings.max_cost)
     return models
 
 
