@@ -9,7 +9,7 @@ import pytest
 
 from conformance.reference.app import create_app
 from conformance.reference.runner import generate_api_key
-from conformance.vocabulary import EXIT_OK
+from conformance.vocabulary import EXIT_FAILED, EXIT_OK
 from tests.partial_servers import Renamed, serving
 from tests.test_reports import Run, run_with_reports
 
@@ -113,16 +113,18 @@ def test_kind_hints_beside_models_are_taken_as_said(gateway, tmp_path):
     assert _per_model(run)["acme/m2"][0] == "image"
 
 
-def test_a_model_both_endpoints_refuse_is_not_judged_and_says_how_to_name_it(tmp_path):
+def test_a_model_both_endpoints_refuse_fails_as_chat_and_says_how_to_name_it(tmp_path):
     key = generate_api_key()
     routes = {"acme/m1": {"chat": "openai/gpt-4o-mini"}, "acme/ghost": {}}
     pricing = {"acme/m1": TOKENS, "acme/ghost": TOKENS}
     with serving(Renamed(create_app(key), routes, pricing)) as url:
         run = run_with_reports(url, key, tmp_path, "--models=all", "--profile=smoke", "-q")
-    assert "acme/ghost" not in _judged(run)
-    observed = " ".join(
-        c["message"] for c in run.summary["checks"] if c["check"].startswith("MODELS-08")
-    )
+    # A broken route never drops out of the run: it fails where the default kind is judged.
+    assert run.exit_code == EXIT_FAILED
+    assert {m for ms in run.summary["gate"]["failed_models"].values() for m in ms} == {"acme/ghost"}
+    assert not any("test_images" in f for f in _judged(run)["acme/ghost"])
+    checks = run.summary["checks"]
+    observed = " ".join(c["message"] for c in checks if c["check"].startswith("MODELS-08"))
     assert "acme/ghost: refused with a 4xx by /chat/completions" in observed
     assert "--image-model" in observed
 

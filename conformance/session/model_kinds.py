@@ -7,7 +7,8 @@ otherwise the target tells, cheaply: the model goes to chat with the chat checks
 request (free for a chat model, through the cache), and, when chat refuses it with a 4xx or
 it has an image price (a vision chat model, or one that does both), to images with the
 image checks' own first requests. A model is judged on each endpoint that accepted it, and
-never on one that refused it.
+never on one that refused it. One both refuse is judged as a chat model, the default kind,
+so that a broken route fails rather than drops out (the note says how to name its kind).
 """
 
 from __future__ import annotations
@@ -122,8 +123,10 @@ def _asked(client: ApexClient, entry: dict[str, Any]) -> Kind:
         for kind, accepted in answers.items()
     )
     if not kinds:
-        return Kind(kinds, None, f"{seen}; not judged (say its kind with --chat-model or "
-                    "--image-model)")  # fmt: skip
+        # Judged where a model the name does not mark goes by default: a broken route must
+        # fail, never drop out of the run unseen.
+        how = f"{seen}; judged as a chat model (an image model? say so with --image-model)"
+        return Kind(frozenset({CHAT}), None, how)
     return Kind(kinds, request, f"{' and '.join(sorted(kinds))} model ({seen})")
 
 
