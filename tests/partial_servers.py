@@ -20,15 +20,18 @@ from conformance.reference.runner import HOST, ServerThread, _bind
 from conformance.reference.served_models import CHAT_MODELS, IMAGE_MODELS
 
 
-class WithoutModels:
-    """The reference without GET /v1/models: its router answers the path's 404 itself."""
+class Without:
+    """The reference without some of its endpoints (default: GET /v1/models): its router
+    answers each one's 404 itself."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *paths: str) -> None:
         self.app = app
+        self.paths = paths or ("/v1/models",)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].rstrip("/").endswith("/v1/models"):
-            scope = {**scope, "path": scope["path"].replace("/v1/models", "/v1/no-models-here")}
+        path = scope.get("path", "").rstrip("/")
+        if scope["type"] == "http" and any(path.endswith(p) for p in self.paths):
+            scope = {**scope, "path": path + "-not-here"}
         await self.app(scope, receive, send)
 
 

@@ -10,7 +10,8 @@ from conformance.reference.app import create_app
 from conformance.reference.runner import generate_api_key
 from conformance.reference.zoo import run_suite
 from conformance.vocabulary import EXIT_COULD_NOT_JUDGE, EXIT_FAILED
-from tests.partial_servers import HugeListing, WithoutModels, catch_all_errors, serving
+from tests.partial_servers import HugeListing, Without, catch_all_errors, serving
+from tests.test_reports import run_with_reports
 
 MODELS = ("--chat-model=openai/gpt-4o-mini", "--image-model=openai/dall-e-2")
 # Without a list there is nothing to inspect: each says so and leaves it to MODELS-01.
@@ -22,7 +23,7 @@ READS_THE_LIST_401 = "AUTH-11"
 @pytest.fixture(scope="module")
 def no_models() -> Iterator[tuple[str, str]]:
     key = generate_api_key()
-    with serving(WithoutModels(create_app(key))) as url:
+    with serving(Without(create_app(key))) as url:
         yield url, key
 
 
@@ -63,6 +64,23 @@ def test_max_cost_says_what_it_cannot_meter(no_models):
     run = run_suite(url, key, "smoke", (*MODELS, "--max-cost=1"), only=("MODELS-08/*",))
     observed = " ".join(message for _, _, message in run.checks.values())
     assert "openai/gpt-4o-mini: --max-cost cannot meter it" in observed
+
+
+def test_a_key_refused_where_the_list_is_missing_is_the_key(no_models, tmp_path):
+    url, _ = no_models
+    run = run_with_reports(url, generate_api_key(), tmp_path, *MODELS, "-q")
+    assert run.exit_code == EXIT_COULD_NOT_JUDGE
+    reasons = " ".join(run.summary["gate"]["reasons"])
+    assert "refused the key" in reasons and "APEX_API_KEY" in reasons
+
+
+def test_an_images_only_api_is_judged():
+    key = generate_api_key()
+    with serving(Without(create_app(key), "/v1/models", "/v1/chat/completions")) as url:
+        run = run_suite(url, key, "smoke", MODELS, only=("MODELS-01/*", "IMG-01/*"))
+    assert run.exit_code == EXIT_FAILED, run.messages
+    assert run.verdicts["MODELS-01"] == "failed"
+    assert run.verdicts["IMG-01"] == "passed"
 
 
 def test_a_catch_all_json_error_is_still_no_api():

@@ -90,3 +90,20 @@ def test_a_redirect_to_https_names_the_new_base_url(status, tmp_path):
     reason = _reason(run)
     assert f"HTTP {status}, a redirect (to https://)" in reason
     assert "use --base-url=https://api.example.test/v1" in reason
+
+
+def test_a_tls_port_that_answers_plain_http_with_a_400_page_says_use_https(tmp_path):
+    """nginx answers plain HTTP on its TLS port: 400 "The plain HTTP request was sent to
+    HTTPS port", an HTML page."""
+
+    async def nginx(scope: Scope, receive: Receive, send: Send) -> None:
+        body = b"<html><body><h1>400 Bad Request</h1>The plain HTTP request was sent to HTTPS port"
+        headers = [(b"content-type", b"text/html"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 400, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    with serving(nginx) as url:
+        run = run_with_reports(url, generate_api_key(), tmp_path, *ONLY)
+    assert run.exit_code == EXIT_COULD_NOT_JUDGE
+    https = url.replace("http://", "https://")
+    assert f"The port speaks TLS: use --base-url={https}" in _reason(run)
