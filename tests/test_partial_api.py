@@ -74,13 +74,22 @@ def test_a_key_refused_where_the_list_is_missing_is_the_key(no_models, tmp_path)
     assert "refused the key" in reasons and "APEX_API_KEY" in reasons
 
 
-def test_an_images_only_api_is_judged():
+@pytest.mark.parametrize(
+    ("missing", "failed", "passed"),
+    [
+        ("/v1/chat/completions", "CHAT-01", "IMG-01"),
+        ("/v1/images/generations", "IMG-01", "CHAT-01"),
+    ],
+    ids=["images-only", "chat-only"],
+)
+def test_a_missing_generation_endpoint_fails_its_requirement(missing, failed, passed):
     key = generate_api_key()
-    with serving(Without(create_app(key), "/v1/models", "/v1/chat/completions")) as url:
-        run = run_suite(url, key, "smoke", MODELS, only=("MODELS-01/*", "IMG-01/*"))
+    with serving(Without(create_app(key), "/v1/models", missing)) as url:
+        run = run_suite(url, key, "smoke", MODELS, only=("MODELS-01/*", "IMG-01/*", "CHAT-01/*"))
     assert run.exit_code == EXIT_FAILED, run.messages
     assert run.verdicts["MODELS-01"] == "failed"
-    assert run.verdicts["IMG-01"] == "passed"
+    assert run.verdicts[passed] == "passed"
+    assert run.verdicts[failed] == "failed", (run.verdicts, run.messages)
 
 
 def test_a_catch_all_json_error_is_still_no_api():

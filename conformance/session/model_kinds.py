@@ -55,11 +55,11 @@ def select_models(client: ApexClient, spec: str) -> Models:
     """--models=all or a list of ids and globs: every matching listed model, by its kind."""
     listing = list_models(client)
     ids = [entry["id"] for entry in listing]
-    chosen = ids if spec == "all" else _matching(ids, hints(spec), f"--models={spec}", ids)
+    chosen = ids if spec == "all" else _matching(ids, hints(spec), f"--models={spec}")
     chat_hints = hints(client.settings.chat_model)
     image_hints = hints(client.settings.image_model)
-    _matching(ids, chat_hints, "--chat-model", ids)
-    _matching(ids, image_hints, "--image-model", ids)
+    _matching(ids, chat_hints, "--chat-model")
+    _matching(ids, image_hints, "--image-model")
     entries = [entry for entry in listing if entry["id"] in chosen]
     workers = min(len(entries), client.dispatch.concurrency) or 1
     with ThreadPoolExecutor(workers, thread_name_prefix="apex-kinds") as pool:
@@ -80,14 +80,14 @@ def select_models(client: ApexClient, spec: str) -> Models:
     return models
 
 
-def _matching(ids: list[str], patterns: list[str], flag: str, offered: list[str]) -> list[str]:
+def _matching(ids: list[str], patterns: list[str], flag: str) -> list[str]:
     """The ids some pattern matches; a pattern that matches none is a usage error."""
     missing = [p for p in patterns if not any(fnmatchcase(i, p) for i in ids)]
     if missing:
-        shown = ", ".join(sorted(offered)) or "none"
+        shown = ", ".join(sorted(ids)) or "none"
         raise ModelSelectionError(
             f"{flag}: {', '.join(missing)} matches no model in the target's /models list, "
-            f"which offers {len(offered)} model(s): {shown}"
+            f"which offers {len(ids)} model(s): {shown}"
         )
     return [i for i in ids if any(fnmatchcase(i, p) for p in patterns)]
 
