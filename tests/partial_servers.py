@@ -230,11 +230,20 @@ class HugeListing:
             await send({"type": "http.response.body", "body": piece, "more_body": left > 0})
 
 
-async def catch_all_errors(scope: Scope, receive: Receive, send: Send) -> None:
-    """Not an API: every path and method gets the same JSON error envelope."""
-    if scope["type"] != "http":
-        return
-    body = b'{"error": {"message": "Not found", "type": "invalid_request_error"}}'
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": 404, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+def catch_all(status: int, body: bytes) -> ASGIApp:
+    """Not an API: every POST to any path gets the same JSON answer, every GET a 404."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        code, content = (
+            (404, b'{"detail": "Not Found"}') if scope["method"] == "GET" else (status, body)
+        )
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(content)),
+        ]
+        await send({"type": "http.response.start", "status": code, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    return app

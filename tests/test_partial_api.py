@@ -10,7 +10,7 @@ from conformance.reference.app import create_app
 from conformance.reference.runner import generate_api_key
 from conformance.reference.zoo import run_suite
 from conformance.vocabulary import EXIT_COULD_NOT_JUDGE, EXIT_FAILED
-from tests.partial_servers import HugeListing, Without, catch_all_errors, serving
+from tests.partial_servers import HugeListing, Without, catch_all, serving
 from tests.test_reports import run_with_reports
 
 MODELS = ("--chat-model=openai/gpt-4o-mini", "--image-model=openai/dall-e-2")
@@ -92,8 +92,13 @@ def test_a_missing_generation_endpoint_fails_its_requirement(missing, failed, pa
     assert run.verdicts[failed] == "failed", (run.verdicts, run.messages)
 
 
-def test_a_catch_all_json_error_is_still_no_api():
-    with serving(catch_all_errors) as url:
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(404, b'{"error": {"message": "Not found", "type": "invalid_request_error"}}'), (200, b"{}")],
+    ids=["error-envelope", "empty-object"],
+)
+def test_a_catch_all_json_answer_is_still_no_api(status, body):
+    with serving(catch_all(status, body)) as url:
         run = run_suite(url, generate_api_key(), "smoke", MODELS)
     assert run.exit_code == EXIT_COULD_NOT_JUDGE
     assert run.verdicts and all(v == "error" for v in run.verdicts.values())

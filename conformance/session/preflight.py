@@ -107,12 +107,11 @@ def _openai_answer(client: ApexClient, path: str, body: dict[str, object]) -> bo
     payload = answer.json_or_none()
     if not isinstance(payload, dict) or answer.status >= 500:
         return False
-    if 200 <= answer.status < 300:
-        return True
     error = payload.get("error")
-    if not isinstance(error, dict) or not isinstance(error.get("message"), str):
+    enveloped = isinstance(error, dict) and isinstance(error.get("message"), str)
+    if not (200 <= answer.status < 300 or enveloped):
         return False
-    # A catch-all that answers every path with the same envelope shows no endpoint here.
+    # A catch-all that answers every path alike shows no endpoint here.
     nowhere = client.call("POST", MISSING_PATH, json_body=body)
     return answer.status != nowhere.status or blank(answer, path) != blank(nowhere, MISSING_PATH)
 
