@@ -120,12 +120,12 @@ def test_max_cost_leaves_models_unjudged_never_passed(zoo, tmp_path):
     assert spent >= 0.5  # the cap was reached: requests stopped there, the rest in flight
 
 
-def test_models_with_a_model_option_is_a_usage_error(zoo, tmp_path):
+def test_a_kind_hint_that_matches_no_model_is_a_usage_error(zoo, tmp_path):
     origin, key = zoo
     url = fault_url(origin, "variant-routes")
-    run = run_with_reports(url, key, tmp_path, "--models=all", "--chat-model=openai/gpt-4o")
+    run = run_with_reports(url, key, tmp_path, "--models=all", "--chat-model=openai/gpt-4x*")
     assert run.exit_code == 4
-    assert "leave out --chat-model" in run.output
+    assert "--chat-model: openai/gpt-4x* matches no model" in run.output
 
 
 @pytest.mark.parametrize(("model", "exit_code"), [("anthropic/*", 0), ("openai/*", 1)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,11 @@ OPTIONS = (
         int,
         positive=True,
     ),
+    Option(
+        "--ca-bundle",
+        "APEX_CA_BUNDLE",
+        "PEM file of CA certificates to trust besides the defaults (a private CA).",
+    ),
     Option("--seed", "APEX_SEED", "Seed for generated requests.", _default("seed"), int),
     Option("--waivers", "APEX_WAIVERS", "YAML file of waived requirements."),
     Option("--compare", "APEX_COMPARE", "A previous summary.json to diff against."),
@@ -187,4 +193,21 @@ def build_settings(config: pytest.Config, base_url: str, api_key: str, embedded:
         rate_limit=value(config, "--rate-limit"),
         concurrency=value(config, "--concurrency"),
         seed=value(config, "--seed"),
+        ca_bundle=_ca_bundle(value(config, "--ca-bundle")),
     )
+
+
+def _ca_bundle(raw: str | None) -> Path | None:
+    """The --ca-bundle file, which must exist: a typo would only show as a TLS failure."""
+    if raw is None:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise pytest.UsageError(f"--ca-bundle / APEX_CA_BUNDLE: {raw!r} is not a file")
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError as exc:
+        raise pytest.UsageError(
+            f"--ca-bundle / APEX_CA_BUNDLE: {raw!r} holds no PEM certificate ({exc})"
+        ) from None
+    return path

@@ -42,6 +42,9 @@ class Settings:
     # from one key only makes the run slower.
     concurrency: int = 100
     seed: int = 20261127
+    # A PEM file of extra CA certificates every request trusts (a private CA), besides
+    # the defaults (certifi, or SSL_CERT_FILE / SSL_CERT_DIR when set).
+    ca_bundle: Path | None = None
 
     def includes(self, profile: Profile) -> bool:
         """True when this run's profile checks requirements of `profile`."""

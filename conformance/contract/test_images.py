@@ -172,9 +172,12 @@ def test_image_size(generated, pictures):
 def _accepted_by_some_model(apex, apex_models, **params):
     """The first answer (2xx) of a listed image model to the parameters, and every refusal."""
     refusals = []
-    # The run's image model first: the name heuristics need not recognise a configured one.
-    candidates = [apex_models.image, *image_candidates(apex_models.listing)]
-    for model in dict.fromkeys(candidates):
+    # The run's image models first: the name heuristics need not recognise a configured one.
+    # Before a failure, every other listed model too: names and prices need not tell an
+    # image model (a chat model refuses with a 4xx, which costs nothing).
+    known = [apex_models.image, *apex_models.images, *image_candidates(apex_models.listing)]
+    others = [str(e["id"]) for e in apex_models.listing]
+    for model in dict.fromkeys([*known, *others]):
         exchange = apex.call("POST", IMAGES, json_body=payloads.image(model, n=1, **params))
         if 200 <= exchange.status < 300:
             return exchange, refusals

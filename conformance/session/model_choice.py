@@ -7,7 +7,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from fnmatch import fnmatchcase
 from typing import Any
 
 from conformance.spec import payloads
@@ -19,7 +18,7 @@ _IMAGE_NAME = re.compile(
     r"dall-?e|gpt-image|imagen|image|flux|stable-?diffusion|sdxl|midjourney|ideogram|recraft",
     re.IGNORECASE,
 )
-_NOT_CHAT_NAME = re.compile(r"embed|whisper|tts|moderation|rerank|transcribe", re.IGNORECASE)
+NOT_CHAT_NAME = re.compile(r"embed|whisper|tts|moderation|rerank|transcribe", re.IGNORECASE)
 PROBE_CANDIDATES = 3
 # A path no ApexApi target serves: what its "not found" looks like.
 MISSING_PATH = "/apex-conformance-no-such-endpoint"
@@ -102,7 +101,7 @@ def cost(entry: dict[str, Any], keys: tuple[str, ...]) -> Decimal:
 
 def chat_candidates(listing: list[dict[str, Any]]) -> list[str]:
     """Listed chat models, cheapest first; those with an image price after the others."""
-    chat = [e for e in listing if not is_image_model(e) and not _NOT_CHAT_NAME.search(e["id"])]
+    chat = [e for e in listing if not is_image_model(e) and not NOT_CHAT_NAME.search(e["id"])]
     chat.sort(key=lambda e: (has_image_price(e), cost(e, ("prompt", "completion")), e["id"]))
     return [e["id"] for e in chat]
 
@@ -135,14 +134,28 @@ def choose_models(client: ApexClient) -> Models:
         models.chat, chat_note = chat.result()
         models.image, models.image_request, image_note = image.result()
     models.notes += [f"chat model: {chat_note}", f"image model: {image_note}"]
+    if not listing:
+        models.notes.insert(0, "GET /models gave no model list to choose from")
+    models.notes += unmetered(models, client.settings.max_cost)
     return models
+
+
+def unmetered(models: Models, max_cost: float | None) -> list[str]:
+    """A note per model whose answers --max-cost cannot charge: the list gives no price."""
+    used = dict.fromkeys(filter(None, (models.chat, models.image, *models.chats, *models.images)))
+    return [
+        f"{model}: --max-cost cannot meter it (GET /models gives no price for it); "
+        "--max-requests still bounds the run"
+        for model in used
+        if max_cost is not None and not models.price(model)
+    ]
 
 
 def _choose_chat(client: ApexClient, listing: list[dict[str, Any]]) -> tuple[str | None, str]:
     if client.settings.chat_model:
         return client.settings.chat_model, f"{client.settings.chat_model} from --chat-model"
     candidates = chat_candidates(listing)
-    chosen, _, note = _probe(client, candidates, chat_requests)
+    chosen, _, note = probe(client, candidates, chat_requests)
     if chosen is None and _absent(client, "/chat/completions"):
         # No such endpoint is the target's failure: the checks must see its 404s.
         chosen = candidates[0] if candidates else PLACEHOLDER_CHAT_MODEL
@@ -155,51 +168,25 @@ def _choose_image(
 ) -> tuple[str | None, dict[str, Any] | None, str]:
     option = client.settings.image_model
     images = [option] if option else image_candidates(listing)
-    chosen, request, note = _probe(client, images, image_requests)
+    chosen, request, note = probe(client, images, image_requests)
     if option:
         chosen, note = option, f"{option} from --image-model"
     elif chosen is None and _absent(client, "/images/generations"):
         chosen = images[0] if images else PLACEHOLDER_IMAGE_MODEL
         note = f"POST /images/generations does not exist on the target; tested with {chosen}"
+    elif chosen is None:
+        # Names and prices need not tell an image model: ask the others (a chat model
+        # refuses with a 4xx, which costs nothing).
+        others = [model for model in chat_candidates(listing) if model not in images]
+        found, accepted, _ = probe(client, others, image_requests)
+        if found is not None:
+            chosen, request = found, accepted
+            note = f"{found}, cheapest listed model that accepted an image request"
     return chosen, request, note
 
 
 class ModelSelectionError(ValueError):
-    """--models names a model the target does not list."""
-
-
-def select_models(client: ApexClient, spec: str) -> Models:
-    """--models=all or a list of ids and globs: every matching listed model, cheapest first.
-
-    No model is probed for chat, since each one's checks are its verdict; an image model
-    is tried with the image requests in turn, so its checks use one it accepts (the probes
-    are those checks' own requests, free through the cache).
-    """
-    listing = list_models(client)
-    chats, images = chat_candidates(listing), [e["id"] for e in listing if is_image_model(e)]
-    if spec != "all":
-        patterns = [p.strip() for p in spec.split(",") if p.strip()]
-        missing = [p for p in patterns if not any(fnmatchcase(e["id"], p) for e in listing)]
-        if missing:
-            offered = ", ".join(sorted(e["id"] for e in listing)) or "none"
-            raise ModelSelectionError(
-                f"--models={spec}: {', '.join(missing)} matches no model in the target's "
-                f"/models list, which offers {len(listing)} model(s): {offered}"
-            )
-        chosen = [e["id"] for e in listing if any(fnmatchcase(e["id"], p) for p in patterns)]
-        chats = [m for m in chats if m in chosen]
-        images = [m for m in images if m in chosen]
-    models = Models(listing, chats=chats, images=images)
-    models.chat = chats[0] if chats else None
-    models.image = images[0] if images else None
-    workers = min(len(images), client.dispatch.concurrency) or 1
-    with ThreadPoolExecutor(workers, thread_name_prefix="apex-choice") as pool:
-        probes = [pool.submit(_probe, client, [model], image_requests) for model in images]
-        for model, probe in zip(images, probes, strict=True):
-            models.image_requests[model] = probe.result()[1] or image_requests(model)[0][1]
-    models.image_request = models.image_requests.get(models.image or "")
-    models.notes.append(f"--models={spec}: {len(chats)} chat, {len(images)} image model(s)")
-    return models
+    """--models (or a kind hint beside it) names a model the target does not list."""
 
 
 Requests = list[tuple[str, dict[str, Any]]]
@@ -217,7 +204,7 @@ def image_requests(model: str) -> Requests:
 
 def serves(client: ApexClient, model: str, requests: Callable[[str], Requests]) -> bool:
     """True when the target answers one of the model's first requests (not with a 4xx)."""
-    return _probe(client, [model], requests)[0] is not None
+    return probe(client, [model], requests)[0] is not None
 
 
 def _absent(client: ApexClient, path: str) -> bool:
@@ -232,14 +219,14 @@ def _absent(client: ApexClient, path: str) -> bool:
     nowhere = client.call("POST", MISSING_PATH, json_body={})
     if here.status not in (404, 405) or here.status != nowhere.status:
         return False
-    return _blank(here, path) == _blank(nowhere, MISSING_PATH)
+    return blank(here, path) == blank(nowhere, MISSING_PATH)
 
 
-def _blank(exchange: Exchange, path: str) -> str:
+def blank(exchange: Exchange, path: str) -> str:
     return exchange.text.replace(path, "<path>")
 
 
-def _probe(
+def probe(
     client: ApexClient,
     candidates: list[str],
     requests: Callable[[str], Requests],

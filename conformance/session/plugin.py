@@ -28,12 +28,8 @@ from conformance.report.stub import clear_reports, write_stub_reports
 from conformance.report.summary import ReportInputs, load_inputs
 from conformance.session.finish import latency_samples, write_reports
 from conformance.session.interrupt import Interrupts
-from conformance.session.model_choice import (
-    Models,
-    ModelSelectionError,
-    choose_models,
-    select_models,
-)
+from conformance.session.model_choice import Models, ModelSelectionError, choose_models
+from conformance.session.model_kinds import select_models
 from conformance.session.planning import plan
 from conformance.session.preflight import Stop, preflight
 from conformance.session.state import STATE, RunState
@@ -313,12 +309,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def _selected_models(state: RunState) -> Models:
     settings = state.settings
-    if settings.chat_model or settings.image_model:
-        raise Stop(
-            "usage-error",
-            f"--models={settings.models} names the models already: "
-            "leave out --chat-model and --image-model",
-        )
     try:
         return select_models(state.client, settings.models)
     except ModelSelectionError as exc:

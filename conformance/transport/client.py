@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -249,6 +250,7 @@ class ApexClient:
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
             follow_redirects=False,
+            verify=tls_context(self.settings),
         )
 
     def _fresh_retry(self, attempt: Callable[[bool], ExchangeT]) -> ExchangeT:
@@ -494,6 +496,14 @@ class _ConnectionTrace:
     def _event(self, name: str, info: dict[str, Any]) -> None:
         if name.startswith("connection.connect_tcp."):
             self.opened = True
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """httpx's default trust (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), plus --ca-bundle."""
+    context = httpx.create_ssl_context()
+    if settings.ca_bundle is not None:
+        context.load_verify_locations(cafile=str(settings.ca_bundle))
+    return context
 
 
 def _unanswered(
