@@ -20,15 +20,16 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"vocabulary", "config"},
     "transport": {"vocabulary", "config", "transport", "spec"},
     "spec": {"spec"},
+    "internals": set(),
     "report": {"vocabulary", "catalogue", "report", "transport.redact"},
-    "fuzzing": {"vocabulary", "transport", "spec", "fuzzing"},
+    "fuzzing": {"vocabulary", "transport", "spec", "fuzzing", "internals"},
     "contract": {
         "vocabulary", "catalogue", "config", "transport", "spec", "contract", "fuzzing",
         "session.state", "session.model_choice", "report.records",
     },
     "session": {
         "vocabulary", "catalogue", "config", "transport", "spec", "session", "report",
-        "contract", "fuzzing", "reference", "evidence",
+        "contract", "fuzzing", "reference", "evidence", "internals",
     },
     "evidence": {
         "evidence", "config", "transport", "report.records", "session.finish", "session.state",

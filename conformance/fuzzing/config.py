@@ -17,8 +17,8 @@ import pytest
 import schemathesis
 from hypothesis import Phase
 
-from conformance.fuzzing.internals import SETTINGS_ATTRIBUTE, ApiOperationMark, settings_of
 from conformance.fuzzing.oracle import CHAT, IMAGES, REQUEST_COMPONENT
+from conformance.internals import SETTINGS_ATTRIBUTE, ApiOperationMark, settings_of
 from conformance.vocabulary import Profile
 
 # schemathesis filters keys containing these words from reproductions. Its default list has

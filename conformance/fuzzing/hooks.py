@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from conformance.fuzzing.internals import default_pyfunc_call
 from conformance.fuzzing.sending import Fuzzer, RecordedCases
+from conformance.internals import default_pyfunc_call
 
 
 class PlannedFuzzTests:

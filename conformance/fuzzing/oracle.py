@@ -15,7 +15,7 @@ from typing import Any
 
 import schemathesis
 
-from conformance.fuzzing.internals import (
+from conformance.internals import (
     NotSet,
     content_type_conformance,
     not_a_server_error,

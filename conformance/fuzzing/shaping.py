@@ -17,12 +17,6 @@ import json
 from typing import Any, Protocol
 
 from conformance.fuzzing.config import TYPE_SAMPLE, UNKNOWN_MODEL_SHARE, Examples
-from conformance.fuzzing.internals import (
-    REQUEST_SHAPE_PROBES,
-    CoveragePhaseData,
-    CoverageScenario,
-    FuzzingPhaseData,
-)
 from conformance.fuzzing.oracle import (
     CHAT,
     IMAGES,
@@ -30,6 +24,12 @@ from conformance.fuzzing.oracle import (
     AnyCase,
     is_model_id,
     must_violations,
+)
+from conformance.internals import (
+    REQUEST_SHAPE_PROBES,
+    CoveragePhaseData,
+    CoverageScenario,
+    FuzzingPhaseData,
 )
 from conformance.spec import payloads, schemas
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from _pytest.runner import runtestprotocol
 
+from conformance.internals import forget_report_sections, runtestprotocol, teardown_fixtures
 from conformance.transport.dispatch import Dispatcher, Pending
 from conformance.transport.limits import Spend
 
@@ -100,11 +100,11 @@ def plan(
         waves.sizes = dispatch.wave_sizes()
         dispatch.planning = False
         session.config.pluginmanager.unregister(stopped)
-        session._setupstate.teardown_exact(None)
+        teardown_fixtures(session)
         for item in session.items:
             if item.nodeid in saved:
                 item.user_properties[:] = saved[item.nodeid]
-            item._report_sections.clear()
+            forget_report_sections(item)
     waves.passes = stopped.passes
     return waves
 
@@ -122,7 +122,7 @@ def _plan_items(
             following = ready[index + 1] if index + 1 < len(ready) else None
             runtestprotocol(item, log=False, nextitem=following)
         # Fixtures that stopped at a request cache that stop: the next pass sets them up anew.
-        session._setupstate.teardown_exact(None)
+        teardown_fixtures(session)
         waited_for.update(stopped.waiting)
         stopped.waiting.clear()
         for nodeid in [n for n, key in waited_for.items() if dispatch.wave_of(key) >= MAX_WAVES]:

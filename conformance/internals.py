@@ -1,19 +1,26 @@
-"""Every name the fuzzing takes from below the documented surface of its libraries.
+"""Every name the suite takes from below the documented surface of its libraries.
 
-pytest, Hypothesis and schemathesis may move or rename these in any release, so they are
-imported here alone: `check()` (run by tests/test_fuzz_internals.py, and so by CI against
-the newest releases) fails loudly, naming the library, when one of them has moved or no
-longer means what the fuzzing relies on.
+The planning (conformance.session.planning) runs checks unreported through pytest's own
+protocol, and the fuzzing reaches into Hypothesis and schemathesis. Those libraries may move
+or rename these names in any release, so they are imported here alone: `check()` (run by
+tests/test_internals.py, and by CI against the newest pytest release too) fails loudly,
+naming the library, when one of them has moved or no longer means what the suite relies on.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import hypothesis
+import pytest
 
 # pytest's own call of a test function: the fuzz hooks call it to collect a test's cases.
 from _pytest.python import pytest_pyfunc_call as default_pyfunc_call
+
+# pytest's whole protocol for one item (setup, call, teardown), without reporting when asked:
+# the planning runs each check through it once unreported.
+from _pytest.runner import SetupState, runtestprotocol
 
 # The schemathesis pieces the checks and the case selection use (not in schemathesis.__all__).
 from schemathesis.checks import not_a_server_error
@@ -46,10 +53,13 @@ __all__ = [
     "check",
     "content_type_conformance",
     "default_pyfunc_call",
+    "forget_report_sections",
     "not_a_server_error",
     "response_schema_conformance",
+    "runtestprotocol",
     "settings_of",
     "status_code_conformance",
+    "teardown_fixtures",
 ]
 
 
@@ -57,6 +67,16 @@ def settings_of(test: Any) -> hypothesis.settings | None:
     """The Hypothesis settings a test carries, or None."""
     found: hypothesis.settings | None = getattr(test, SETTINGS_ATTRIBUTE, None)
     return found
+
+
+def teardown_fixtures(session: pytest.Session) -> None:
+    """Tear down every fixture set up so far, as pytest does after the session's last item."""
+    session._setupstate.teardown_exact(None)
+
+
+def forget_report_sections(item: pytest.Item) -> None:
+    """Drop the captured output an unreported run of `item` left for its real report."""
+    item._report_sections.clear()
 
 
 def check() -> list[str]:
@@ -77,4 +97,22 @@ def check() -> list[str]:
     ApiOperationMark.set(decorated, operation)
     if ApiOperationMark.get(decorated) is not operation:
         problems.append("schemathesis' ApiOperationMark no longer marks a test's operation")
+    problems += pytest_problems()
+    return problems
+
+
+def pytest_problems(
+    session: pytest.Session | None = None, item: pytest.Item | None = None
+) -> list[str]:
+    """What no longer holds of the planning's pytest names; with a live session and item
+    (a self-test's own), of their attributes too."""
+    problems = []
+    if "log" not in inspect.signature(runtestprotocol).parameters:
+        problems.append("pytest's runtestprotocol no longer takes log=")
+    if not callable(getattr(SetupState, "teardown_exact", None)):
+        problems.append("pytest's SetupState no longer has teardown_exact")
+    if session is not None and not isinstance(getattr(session, "_setupstate", None), SetupState):
+        problems.append("pytest's Session no longer keeps its SetupState in _setupstate")
+    if item is not None and not isinstance(getattr(item, "_report_sections", None), list):
+        problems.append("pytest's Item no longer keeps its captured output in _report_sections")
     return problems
