@@ -47,7 +47,9 @@ def _run(extra: list[str]) -> int:
 
     if "-h" in extra or "--help" in extra:
         _print_suite_options()
-    return int(pytest.main(["--pyargs", "conformance.contract", *extra]))
+    from conformance.session.cmdline import with_equals
+
+    return int(pytest.main(["--pyargs", "conformance.contract", *with_equals(extra)]))
 
 
 def _print_suite_options() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -118,6 +120,13 @@ OPTIONS = (
 )
 
 
+_KINDS = {int: "a whole number", float: "a number"}
+
+
+def _one_of(option: Option) -> str:
+    return f" One of: {', '.join(option.choices)}." if option.choices else ""
+
+
 def _dest(flag: str) -> str:
     return "apex_" + flag.lstrip("-").replace("-", "_")
 
@@ -129,8 +138,8 @@ def add_options(parser: pytest.Parser) -> None:
             option.flag,
             dest=_dest(option.flag),
             default=None,
-            choices=option.choices,
-            help=f"{option.help} [env {option.env}]",
+            # Checked by value(), not argparse: a usage error there leaves reports saying so.
+            help=f"{option.help}{_one_of(option)} [env {option.env}]",
         )
 
 
@@ -141,14 +150,16 @@ def value(config: pytest.Config, flag: str) -> Any:
     if raw is None:
         return option.default
     if option.choices and raw not in option.choices:
+        close = difflib.get_close_matches(str(raw), option.choices, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
         raise pytest.UsageError(
-            f"{option.env}={raw!r}: expected one of {', '.join(option.choices)}"
+            f"{option.flag} / {option.env}: {raw!r} is not one of {', '.join(option.choices)}{hint}"
         )
     try:
         converted = option.type(raw)
     except ValueError as exc:
         raise pytest.UsageError(
-            f"{option.flag} / {option.env}: {raw!r} is not a {option.type.__name__}"
+            f"{option.flag} / {option.env}: {raw!r} is not {_KINDS.get(option.type, 'valid')}"
         ) from exc
     if option.positive and not converted > 0:
         raise pytest.UsageError(f"{option.flag} / {option.env}: {raw!r} must be greater than 0")
@@ -175,4 +186,15 @@ def build_settings(config: pytest.Config, base_url: str, api_key: str, embedded:
         rate_limit=value(config, "--rate-limit"),
         concurrency=value(config, "--concurrency"),
         seed=value(config, "--seed"),
+    )
+
+
+def check_base_url(base_url: str) -> None:
+    """A usage error for a base URL that is no http(s) URL (`127.0.0.1:8080/v1`)."""
+    parts = urlsplit(base_url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return
+    raise pytest.UsageError(
+        f"--base-url={base_url} is not an http:// or https:// URL "
+        f"(did you mean --base-url=http://{base_url.split('://')[-1]}?)"
     )

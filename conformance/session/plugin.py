@@ -24,6 +24,7 @@ from conformance.report import records
 from conformance.report.matrix import PROFILE_SKIP
 from conformance.report.stub import clear_reports, write_stub_reports
 from conformance.report.summary import ReportInputs, load_inputs
+from conformance.session.cmdline import report_option_errors, restart_if_misread
 from conformance.session.finish import latency_samples, write_reports
 from conformance.session.model_choice import (
     Models,
@@ -45,6 +46,15 @@ _INPUTS = pytest.StashKey[ReportInputs]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    # The earliest a plugin runs: before any test file is collected.
+    restart_if_misread(early_config)
+    report_option_errors(early_config, parser, args)
 
 
 def _runs_contract(config: pytest.Config) -> bool:
@@ -73,7 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
         try:
             _configure_run(config, report_dir)
         except pytest.UsageError as exc:
-            write_stub_reports(report_dir, "usage-error", str(exc))
+            target = config.getoption("base_url", None) or env("APEX_BASE_URL") or "-"
+            write_stub_reports(report_dir, "usage-error", str(exc), redact_text(str(target)))
             raise
     else:
         _configure_run(config, None)
@@ -155,6 +166,7 @@ def _resolve_target(config: pytest.Config) -> Target:
         from conformance.session.embedded import start_embedded
 
         return start_embedded()
+    options.check_base_url(str(base_url))
     api_key = options.value(config, "--api-key")
     if not api_key:
         raise pytest.UsageError(
