@@ -4,7 +4,10 @@ shards and draw their trend."""
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
+import tempfile
 
 from conformance.config.settings import env
 
@@ -43,13 +46,27 @@ def _usage(message: str) -> int:
 
 
 def _run(extra: list[str]) -> int:
-    import pytest
+    """The suite in a pytest process of its own, leaving nothing in the user's folder.
+
+    Its own process: this one has imported the package, which pytest, finding it installed
+    as a wheel, would warn it cannot rewrite the asserts of.
+    """
+    from conformance.session.cmdline import with_equals
 
     if "-h" in extra or "--help" in extra:
         _print_suite_options()
-    from conformance.session.cmdline import with_equals
-
-    return int(pytest.main(["--pyargs", "conformance.contract", *with_equals(extra)]))
+        sys.stdout.flush()
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+    command += ["--pyargs", "conformance.contract", *with_equals(extra)]
+    with tempfile.TemporaryDirectory(prefix="apex-hypothesis-") as home:
+        # Hypothesis keeps a cache in ./.hypothesis unless told where.
+        variables = {"HYPOTHESIS_STORAGE_DIRECTORY": home, **os.environ}
+        process = subprocess.Popen(command, env=variables)
+        while True:
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                continue  # pytest got the Ctrl-C too: it ends the run and reports it
 
 
 def _print_suite_options() -> None:
