@@ -282,6 +282,7 @@ def test_mistake_ends_with_its_exit_code_and_a_short_message(
             f"the message lists none of the offered models {reference.models}:\n{output}"
         )
     assert key not in output, "the key was printed"
+    assert "deselected" not in output, "pytest's word for -k/-m, not for a run that stopped"
     _short(output)
 
 

@@ -219,7 +219,8 @@ class _Recorder:
         Checks marked `after_all` go last: they judge every answer the run received.
         """
         if self.state.stopped is not None:
-            config.hook.pytest_deselected(items=list(items))
+            # Dropped, not "deselected" (pytest's word for the user's -k/-m): the terminal
+            # then ends "no tests ran" under the message that says why.
             items.clear()
         items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
 
@@ -305,7 +306,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             state.choose_models_meanwhile()
     except (Stop, CouldNotJudge) as exc:
         # No pytest.exit here: it would skip pytest_sessionfinish, and so every report.
-        # The checks are deselected instead, and the gate reports the one message.
+        # No check runs instead, and the gate reports the one message.
         stop = exc if isinstance(exc, Stop) else Stop("could-not-judge", str(exc))
         state.stopped = (stop.outcome, stop.message)
         # The terminal's header comes after this hook: the message should not drown in it.

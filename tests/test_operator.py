@@ -1,0 +1,55 @@
+"""The operator's seat: the command line reads what was meant and leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.cli import main
+from conformance.config.options import OPTIONS
+from conformance.session.cmdline import with_equals
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("flag", [o.flag for o in OPTIONS])
+def test_every_suite_option_with_a_path_after_a_space_is_joined(flag, tmp_path):
+    args = ["-x", flag, str(tmp_path), "conformance/contract"]
+    assert with_equals(args) == ["-x", f"{flag}={tmp_path}", "conformance/contract"]
+
+
+def test_values_that_are_no_paths_and_what_follows_a_double_dash_are_left(tmp_path):
+    args = ["--seed", "7", "--models", "openai/*", "--", "--waivers", str(tmp_path)]
+    assert with_equals(args) == args
+
+
+def test_serve_refuses_a_key_of_another_form(capsys):
+    assert main(["serve", "--port=0", "--api-key=sk-not-an-apex-key"]) == 4
+    error = capsys.readouterr().err
+    assert "ak-" in error and "sk-not-an-apex-key" not in error
+
+
+def test_serve_help_shows_the_default_port_and_zero(capsys):
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    assert "default 8080; 0: any free one" in capsys.readouterr().out
+
+
+def test_gitignore_names_only_files_that_exist():
+    for line in (ROOT / ".gitignore").read_text().splitlines():
+        if line.startswith("!"):
+            assert (ROOT / line[1:]).exists(), f".gitignore keeps {line[1:]}, which does not exist"
+
+
+def test_run_outside_the_checkout_leaves_only_the_reports(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("APEX_", "PYTEST_"))}
+    command = [sys.executable, "-m", "conformance.cli", "run", "--profile=smoke", "-q"]
+    result = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
