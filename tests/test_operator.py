@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import pytest
 
 from conformance.cli import main
 from conformance.config.options import OPTIONS
+from conformance.report.stub import write_stub_reports
 from conformance.session.cmdline import with_equals
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,3 +56,24 @@ def test_run_outside_the_checkout_leaves_only_the_reports(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
+
+
+def test_the_all_checks_table_says_warned_for_a_warned_check(zoo, tmp_path):
+    from tests.test_reports import run_with_reports
+
+    origin, key = zoo
+    url = f"{origin}/faults/auth-400/v1"  # breaks AUTH-07, a SHOULD: warned under fail-on=must
+    run_with_reports(url, key, tmp_path, "--profile=smoke", "-k", "AUTH or auth")
+    # pytest-html keeps the table's rows as JSON in the page.
+    page = html.unescape((tmp_path / "conformance.html").read_text()).replace('\\"', '"')
+    assert 'col-result">Warned' in page
+    assert 'col-result">Passed' in page  # the others still pass
+
+
+def test_a_usage_error_page_names_its_target_in_a_sans_serif_heading(tmp_path):
+    write_stub_reports(tmp_path, "usage-error", "--profile: 'fulll'", "https://gw.example/v1")
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["run"]["target"] == "https://gw.example/v1"
+    page = (tmp_path / "conformance.html").read_text()
+    assert "https://gw.example/v1" in page
+    assert "body{font-family:" in page and "sans-serif" in page

@@ -559,6 +559,14 @@ def pytest_html_results_summary(
 
 
 @pytest.hookimpl(optionalhook=True)
+def pytest_html_results_table_row(report: pytest.TestReport, cells: list[str]) -> None:
+    """The row's result is the check's verdict: pytest-html knows only pass and fail."""
+    verdict = records.properties(report).get(records.VERDICT)
+    if report.when == "call" and verdict in ("warned", "info", "error") and cells:
+        cells[0] = f'<td class="col-result">{str(verdict).capitalize()}</td>'
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_html_results_table_html(report: pytest.TestReport, data: list[str]) -> None:
     """A skipped check's row says why, not pytest's (absolute path, line, reason) tuple."""
     if report.skipped and isinstance(report.longrepr, tuple):
