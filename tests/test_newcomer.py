@@ -306,3 +306,15 @@ def test_path_options_written_with_a_space(newcomer: Newcomer, tmp_path: Path):
     summary = json.loads((elsewhere / "reports" / "summary.json").read_text())
     assert summary["gate"]["exit_code"] == 0
     assert list((elsewhere / "history").iterdir()), "--history kept nothing"
+
+
+def test_a_spent_budget_ends_with_the_verdict(newcomer: Newcomer, tmp_path: Path):
+    result = newcomer.run(
+        str(newcomer.bin / "pytest"), "--max-requests=40", f"--report-dir={tmp_path}"
+    )
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert result.returncode == 8, _tail(result.stdout, 40)
+    # One line per cause of the unjudged checks, not one block and one line per check.
+    assert len(lines) <= 60, f"{len(lines)} lines:\n{result.stdout}"
+    assert any(line.startswith("overall: NOT JUDGED") for line in lines[-6:]), _tail(result.stdout)
+    assert any("not judged: budget" in line for line in lines), result.stdout

@@ -136,6 +136,10 @@ def _configure_run(config: pytest.Config, report_dir: Path | None) -> None:
     planned = PlannedFuzzTests()
     config.pluginmanager.register(planned, "apex-conformance-planned-fuzz")
     config.pluginmanager.register(ReplayedFuzzTests(planned), "apex-conformance-replayed-fuzz")
+    if config.option.reportchars == _PYTEST_REPORTCHARS:
+        # The compliance section lists what failed and what could not be judged, and ends
+        # the output with the verdict: pytest's one line per check would bury it.
+        config.option.reportchars = ""
     if config.option.tbstyle == "auto":
         # Verdicts replace pytest's tracebacks with their own words, so skip building them:
         # a long traceback per check costs seconds on a target that fails everything.
@@ -143,6 +147,9 @@ def _configure_run(config: pytest.Config, report_dir: Path | None) -> None:
     if report_dir is not None and not config.option.htmlpath:
         config.option.htmlpath = str(report_dir / "conformance.html")
         config.option.self_contained_html = True
+
+
+_PYTEST_REPORTCHARS = "fE"  # pytest's default -r
 
 
 def _xdist_workers(config: pytest.Config) -> int:
@@ -463,9 +470,14 @@ def pytest_report_teststatus(
         return "warned", "W", ("WARNED", {"yellow": True})
     if verdict == "info":
         return "info", "i", "INFO"
-    if verdict == "error" and report.when == "call":
-        return "error", "E", ("ERROR", {"red": True})
+    if verdict == "error":
+        # Not pytest's "error": no traceback block and summary line each; the compliance
+        # section lists them once per cause, above the verdict.
+        return NOT_JUDGED, "E", ("NOT JUDGED", {"yellow": True})
     return None
+
+
+NOT_JUDGED = "not judged"
 
 
 @pytest.hookimpl(tryfirst=True)
