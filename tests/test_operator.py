@@ -58,16 +58,46 @@ def test_run_outside_the_checkout_leaves_only_the_reports(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
 
 
-def test_the_all_checks_table_says_warned_for_a_warned_check(zoo, tmp_path):
+@pytest.fixture(scope="module")
+def should_run(zoo, tmp_path_factory):
+    """A smoke run against a server that breaks AUTH-07, a SHOULD: warned under fail-on=must."""
     from tests.test_reports import run_with_reports
 
     origin, key = zoo
-    url = f"{origin}/faults/auth-400/v1"  # breaks AUTH-07, a SHOULD: warned under fail-on=must
-    run_with_reports(url, key, tmp_path, "--profile=smoke", "-k", "AUTH or auth")
+    folder = tmp_path_factory.mktemp("should")
+    run_with_reports(f"{origin}/faults/auth-400/v1", key, folder, "--profile=smoke")
+    return folder
+
+
+def test_the_all_checks_table_says_warned_for_a_warned_check(should_run):
     # pytest-html keeps the table's rows as JSON in the page.
-    page = html.unescape((tmp_path / "conformance.html").read_text()).replace('\\"', '"')
+    page = html.unescape((should_run / "conformance.html").read_text()).replace('\\"', '"')
     assert 'col-result">Warned' in page
     assert 'col-result">Passed' in page  # the others still pass
+
+
+def test_the_readme_names_every_key_of_summary_json(should_run):
+    summary = json.loads((should_run / "summary.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## `summary.json`") :]
+    table = table[: table.index("\n## ")]
+    parts = {
+        "": summary,
+        "run.": summary["run"],
+        "gate.": summary["gate"],
+        "requirements[].": summary["requirements"][0],
+        "checks[].": summary["checks"][0],
+    }
+    missing = [p + key for p, part in parts.items() for key in part if f"`{key}`" not in table]
+    assert not missing, f"the README's summary.json tables lack {missing}"
+
+
+def test_the_readme_counts_the_faults():
+    from conformance.reference.faults import FAULTS
+
+    generated = sum(1 for name in FAULTS if name.startswith("case-"))
+    readme = (ROOT / "README.md").read_text()
+    assert f"Today: {len(FAULTS)} faults, {generated} of them generated" in readme
 
 
 def test_a_usage_error_page_names_its_target_in_a_sans_serif_heading(tmp_path):
