@@ -34,6 +34,7 @@ from conformance.session.model_choice import (
 )
 from conformance.session.planning import plan
 from conformance.session.preflight import Stop, preflight
+from conformance.session.progress import live_progress
 from conformance.session.state import STATE, RunState
 from conformance.transport.client import CouldNotJudge
 from conformance.transport.redact import redact_text
@@ -303,14 +304,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if state is None or hasattr(config, "workerinput") or config.option.collectonly:
         return
     try:
-        preflight(state.client)
-        if state.settings.models != "cheapest":
-            # Before collection: each model-dependent check is collected once per model.
-            state.use_models(_selected_models(state))
-        elif state.shared_dir is not None:
-            state.use_models(choose_models(state.client))
-        else:
-            state.choose_models_meanwhile()
+        with live_progress(config, state.spend, state.settings.max_requests):
+            _preflight_and_models(state)
     except (Stop, CouldNotJudge) as exc:
         # No pytest.exit here: it would skip pytest_sessionfinish, and so every report.
         # No check runs instead, and the gate reports the one message.
@@ -318,6 +313,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         state.stopped = (stop.outcome, stop.message)
         # The terminal's header comes after this hook: the message should not drown in it.
         config.option.no_header = True
+
+
+def _preflight_and_models(state: RunState) -> None:
+    preflight(state.client)
+    if state.settings.models != "cheapest":
+        # Before collection: each model-dependent check is collected once per model.
+        state.use_models(_selected_models(state))
+    elif state.shared_dir is not None:
+        state.use_models(choose_models(state.client))
+    else:
+        state.choose_models_meanwhile()
 
 
 def _selected_models(state: RunState) -> Models:
@@ -346,18 +352,24 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
         and not config.option.collectonly
         and session.items
     ):
-        # One request after another: every model-dependent check waits for them, and
-        # planning each probe as a wave would rerun every check per probe.
-        with contextlib.suppress(CouldNotJudge):
-            state.chosen_models()
-        state.checks_started = time.monotonic()
-        if (
-            state.settings.concurrency > 1
-            and state.workers == 1
-            and not config.getoption("usepdb", False)
-        ):
-            state.waves = plan(session, state.client.dispatch, state.spend, state.client.timeline)
+        with live_progress(config, state.spend, state.settings.max_requests):
+            _models_then_waves(session, state)
     return (yield)
+
+
+def _models_then_waves(session: pytest.Session, state: RunState) -> None:
+    config = session.config
+    # One request after another: every model-dependent check waits for them, and
+    # planning each probe as a wave would rerun every check per probe.
+    with contextlib.suppress(CouldNotJudge):
+        state.chosen_models()
+    state.checks_started = time.monotonic()
+    if (
+        state.settings.concurrency > 1
+        and state.workers == 1
+        and not config.getoption("usepdb", False)
+    ):
+        state.waves = plan(session, state.client.dispatch, state.spend, state.client.timeline)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -15,6 +15,7 @@ import httpx
 from conformance.config.settings import Settings
 from conformance.transport.dispatch import Dispatcher
 from conformance.transport.exchange import CONFIGURED_KEY, Credential, Exchange, StreamExchange
+from conformance.transport.inflight import IN_FLIGHT
 from conformance.transport.limits import Budget, RateLimiter, Spend
 from conformance.transport.redact import redact_headers, register_secret
 from conformance.transport.sse import EventStreamReader
@@ -246,7 +247,7 @@ class ApexClient:
         """Repeat a request answered 429/503 after the delay it asks for, within bounds."""
         waited = 0.0
         for number in range(1, MAX_RETRIES + 2):
-            with self._limiter.slot():
+            with self._limiter.slot(), IN_FLIGHT.request():
                 exchange = attempt()
             delay = _retry_delay(exchange)
             if delay is None:
