@@ -4,7 +4,10 @@ shards and draw their trend, re-judge a recorded run, bundle and verify the evid
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
+import tempfile
 
 from conformance.config.settings import env
 
@@ -12,6 +15,7 @@ EXIT_USAGE = 4  # as pytest's usage error, so every command means the same by it
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from conformance.reference.auth import KEY_FORM
     from conformance.reference.faults import FAULTS, VARIANTS, check_names
     from conformance.reference.runner import serve
 
@@ -24,6 +28,12 @@ def _serve(args: argparse.Namespace) -> int:
     key = args.api_key or env("APEX_API_KEY")
     if not key:
         return _usage("serve: set APEX_API_KEY or pass --api-key")
+    if not KEY_FORM.fullmatch(key):
+        # Said here, not by a suite that would judge the server's key handling against it.
+        return _usage(
+            f"serve: the key is not of the documented form: ak- and 45 characters, "
+            f"48 in all (this one has {len(key)})"
+        )
     try:
         check_names(args.fault)
     except ValueError as exc:
@@ -43,11 +53,27 @@ def _usage(message: str) -> int:
 
 
 def _run(extra: list[str]) -> int:
-    import pytest
+    """The suite in a pytest process of its own, leaving nothing in the user's folder.
+
+    Its own process: this one has imported the package, which pytest, finding it installed
+    as a wheel, would warn it cannot rewrite the asserts of.
+    """
+    from conformance.session.cmdline import with_equals
 
     if "-h" in extra or "--help" in extra:
         _print_suite_options()
-    return int(pytest.main(["--pyargs", "conformance.contract", *extra]))
+        sys.stdout.flush()
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+    command += ["--pyargs", "conformance.contract", *with_equals(extra)]
+    with tempfile.TemporaryDirectory(prefix="apex-hypothesis-") as home:
+        # Hypothesis keeps a cache in ./.hypothesis unless told where.
+        variables = {"HYPOTHESIS_STORAGE_DIRECTORY": home, **os.environ}
+        process = subprocess.Popen(command, env=variables)
+        while True:
+            try:
+                return process.wait()
+            except KeyboardInterrupt:
+                continue  # pytest got the Ctrl-C too: it ends the run and reports it
 
 
 def _print_suite_options() -> None:
@@ -246,8 +272,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="apex-conformance", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the reference ApexApi server on 127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--api-key", help="key the server accepts (default: $APEX_API_KEY)")
+    serve.add_argument(
+        "--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0: any free one)"
+    )
+    serve.add_argument(
+        "--api-key",
+        help="key the server accepts, of the documented form ak- and 45 characters "
+        "(default: $APEX_API_KEY)",
+    )
     serve.add_argument("--fault", action="append", default=[], help="break one rule (repeatable)")
     serve.add_argument("--list-faults", action="store_true", help="list faults and variants")
     commands.add_parser(

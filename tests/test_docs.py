@@ -31,6 +31,12 @@ def test_option_in_readme_table(option):
     assert f"`{option.env}`" in row, f"README's option table lacks {option.flag} / {option.env}"
 
 
+def test_readme_makes_a_venv_before_the_first_pip_install():
+    # A stock Debian/Ubuntu Python refuses pip outside a venv (externally-managed-environment).
+    venv = README.find("```sh\npython3 -m venv .venv && . .venv/bin/activate\n```")
+    assert 0 <= venv < README.find(MAIN_JOB), "the quick start lacks its venv step"
+
+
 def test_readme_commands_are_what_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     for command in (MAIN_JOB, SELF_TESTS):

@@ -415,3 +415,23 @@ def test_sharded_workflow_merges_the_shards_and_fails_on_the_merged_gate():
     step = next(s for s in merged["steps"] if s.get("id") == "merge")
     assert "apex-conformance merge --out=reports --history=history" in step["run"]
     assert step["run"].rstrip().endswith('exit "$code"')
+
+
+def test_a_shard_whose_globs_select_no_model_says_so_and_does_not_fail_the_merge():
+    def empty(models: str) -> dict[str, Any]:
+        message = f"--models={models}: {models} matches no model in the target's /models list"
+        return summary([], models=models, stopped=("usage-error", message))
+
+    fine = summary(records([MINI]), "2026-11-27T03:01:00+00:00", models="openai/*")
+    gate, merged = merge([shard(fine, "openai"), shard(empty("anthropic/*"), "anthropic")], "m")
+    assert gate.exit_code == 0
+    assert merged["gate"]["reasons"] == [
+        "shard anthropic selected no model (--models=anthropic/*): it judged nothing"
+    ]
+    # A model id that matches nothing is a typo, not an empty shard.
+    typo = empty("anthropic/claude-3-haiku-typo")
+    gate, _ = merge([shard(fine, "openai"), shard(typo, "anthropic")], "m")
+    assert gate.exit_code == 4
+    # Every shard empty: nothing was judged, and that is the merge's usage error.
+    gate, _ = merge([shard(empty("anthropic/*"), "anthropic")], "m")
+    assert gate.exit_code == 4

@@ -224,7 +224,14 @@ def _mistakes(target: Target, web_site: str) -> dict[str, Mistake]:
             7, (f"--base-url={target.origin}",), "right", ("did you mean", v1)
         ),
         "chat model typo": Mistake(
-            4, (f"--base-url={v1}", "--chat-model=openai/gpt-4o-typo"), "right", ()
+            4, (f"--base-url={v1}", "--chat-model=openai/gpt-4o-typo"), "right", ("did you mean",)
+        ),
+        "profile typo": Mistake(4, (f"--base-url={v1}", "--profile=fulll"), "right", ("full?",)),
+        "fail-on typo": Mistake(4, ("--fail-on=shoud",), "right", ("should?",)),
+        "budget not a number": Mistake(4, ("--max-requests=abc",), "right", ("whole number",)),
+        "unknown option": Mistake(4, ("--max-request=5",), "right", ("--max-request=5",)),
+        "base URL without scheme": Mistake(
+            4, (f"--base-url={v1.split('://')[1]}",), "right", (f"--base-url={v1}",)
         ),
         "not an API": Mistake(
             7, (f"--base-url={web_site}/v1",), "right", ("no OpenAI-format API",)
@@ -235,7 +242,18 @@ def _mistakes(target: Target, web_site: str) -> dict[str, Mistake]:
 
 @pytest.mark.parametrize(
     "case",
-    ["wrong key", "base URL without /v1", "chat model typo", "not an API", "unreachable"],
+    [
+        "wrong key",
+        "base URL without /v1",
+        "chat model typo",
+        "profile typo",
+        "fail-on typo",
+        "budget not a number",
+        "unknown option",
+        "base URL without scheme",
+        "not an API",
+        "unreachable",
+    ],
 )
 def test_mistake_ends_with_its_exit_code_and_a_short_message(
     case: str, newcomer: Newcomer, reference: Target, web_site: str, tmp_path: Path
@@ -243,13 +261,17 @@ def test_mistake_ends_with_its_exit_code_and_a_short_message(
     mistake = _mistakes(reference, web_site)[case]
     key = reference.key if mistake.key == "right" else generate_api_key()
     # Its own report folder: an xdist worker may run the main job in the clone meanwhile.
+    # An earlier run's PASSED summary sits there: the mistake must replace it.
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "summary.json").write_text(json.dumps({"gate": {"exit_code": 0}, "stale": 1}))
     result = newcomer.run(
-        str(newcomer.bin / "pytest"),
-        *mistake.options,
-        f"--report-dir={tmp_path / 'reports'}",
-        APEX_API_KEY=key,
+        str(newcomer.bin / "pytest"), *mistake.options, f"--report-dir={reports}", APEX_API_KEY=key
     )
     output = result.stdout
+    summary = json.loads((reports / "summary.json").read_text())
+    assert "stale" not in summary, f"{case}: the earlier run's summary.json was left:\n{output}"
+    assert summary["gate"]["exit_code"] == result.returncode
     assert result.returncode == mistake.exit_code, (
         f"{case}: exit {result.returncode}, expected {mistake.exit_code}:\n{_tail(output, 40)}"
     )
@@ -260,4 +282,39 @@ def test_mistake_ends_with_its_exit_code_and_a_short_message(
             f"the message lists none of the offered models {reference.models}:\n{output}"
         )
     assert key not in output, "the key was printed"
+    assert "deselected" not in output, "pytest's word for -k/-m, not for a run that stopped"
     _short(output)
+
+
+def test_path_options_written_with_a_space(newcomer: Newcomer, tmp_path: Path):
+    # Paths outside the clone: pytest reads such a value as a path to collect, before it
+    # knows the option, unless the suite sees to it (it moved the rootdir out of the clone).
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "reports").mkdir(parents=True)
+    (elsewhere / "history").mkdir()
+    (elsewhere / "waivers.yaml").write_text("[]\n")
+    (elsewhere / "previous.json").write_text('{"requirements": []}')
+    result = newcomer.run(
+        str(newcomer.bin / "pytest"), "-x", "--profile=smoke",
+        "--report-dir", str(elsewhere / "reports"),
+        "--waivers", str(elsewhere / "waivers.yaml"),
+        "--compare", str(elsewhere / "previous.json"),
+        "--history", str(elsewhere / "history"),
+    )  # fmt: skip
+    assert result.returncode == 0, _tail(result.stdout, 40)
+    assert "tests/" not in result.stdout, "the self-tests were collected"
+    summary = json.loads((elsewhere / "reports" / "summary.json").read_text())
+    assert summary["gate"]["exit_code"] == 0
+    assert list((elsewhere / "history").iterdir()), "--history kept nothing"
+
+
+def test_a_spent_budget_ends_with_the_verdict(newcomer: Newcomer, tmp_path: Path):
+    result = newcomer.run(
+        str(newcomer.bin / "pytest"), "--max-requests=40", f"--report-dir={tmp_path}"
+    )
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert result.returncode == 8, _tail(result.stdout, 40)
+    # One line per cause of the unjudged checks, not one block and one line per check.
+    assert len(lines) <= 60, f"{len(lines)} lines:\n{result.stdout}"
+    assert any(line.startswith("overall: NOT JUDGED") for line in lines[-6:]), _tail(result.stdout)
+    assert any("not judged: budget" in line for line in lines), result.stdout

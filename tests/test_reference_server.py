@@ -953,7 +953,9 @@ def test_variant_slow_delays_without_blocking(zoo_server):
             thread.join()
         elapsed = time.monotonic() - started
     assert statuses == [200, 200, 200]
-    assert 2.0 <= elapsed < 3.5  # concurrent: three 2-second delays overlap
+    # Concurrent: three 2-second delays overlap (one after another they take 6 s); the
+    # margin is for a loaded machine.
+    assert 2.0 <= elapsed < 5.0
 
 
 ROUTES = (STOP_IGNORING_ROUTE, "mistral/mistral-small", "meta/llama-3-8b")

@@ -73,7 +73,8 @@ def test_silent_server_times_out_as_error():
         started = time.monotonic()
         with pytest.raises(CouldNotJudge, match="timeout"):
             client_for(url, request_timeout=1.0).call("GET", "/models")
-    assert time.monotonic() - started < 3
+    # The silent server hangs up after 10 s: well before that, even on a loaded machine.
+    assert time.monotonic() - started < 6
 
 
 def test_silent_target_gets_one_message_and_exit_7():
@@ -81,7 +82,8 @@ def test_silent_target_gets_one_message_and_exit_7():
         started = time.monotonic()
         outcome = run_suite(url, KEY, "standard", ("--request-timeout=1",))
     assert outcome.exit_code == EXIT_COULD_NOT_JUDGE
-    assert time.monotonic() - started < 10
+    # One timed-out request ends the run: a run that went on would wait 1 s per request.
+    assert time.monotonic() - started < 30
 
 
 def test_rate_limit_spaces_requests():

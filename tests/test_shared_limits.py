@@ -30,9 +30,19 @@ def test_rate_is_shared_through_its_folder(tmp_path):
     assert time.monotonic() - started >= 0.17
 
 
-def test_no_rate_means_no_wait(tmp_path):
+def test_no_rate_and_no_pause_means_no_file_work(tmp_path):
     limiter = RateLimiter(None, tmp_path)
-    started = time.monotonic()
     for _ in range(100):
         limiter.wait()
-    assert time.monotonic() - started < 0.05
+    # No file written: the requests of a run without a rate do not queue on a lock.
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_pause_one_worker_records_holds_every_worker(tmp_path):
+    first, second = RateLimiter(None, tmp_path), RateLimiter(None, tmp_path)
+    first.wait()  # before any pause: nothing to read yet
+    second.pause(0.3)
+    started = time.monotonic()
+    first.wait()
+    # A lower bound only: a loaded machine can make the wait longer, never shorter.
+    assert time.monotonic() - started >= 0.25

@@ -227,7 +227,7 @@ def test_answer_that_had_started_is_not_retried():
 
 def test_timeout_on_reused_connection_is_not_retried():
     with server("silent-reused") as srv:
-        apex = client_for(srv.url, timeout=0.5)
+        apex = client_for(srv.url, timeout=1.5)  # the server is silent for 3 s
         apex.call("GET", "/models")
         with pytest.raises(CouldNotJudge, match="timeout"):
             apex.call("GET", "/models?slow")

@@ -173,8 +173,11 @@ def show_slow_first_byte(c: httpx.Client) -> None:
         headers_after = time.monotonic() - started
         next(response.iter_raw())
         first_byte_after = time.monotonic() - started
-    assert headers_after < 0.8, f"headers after {headers_after:.2f} s"
     assert first_byte_after >= 1.0, f"first byte after {first_byte_after:.2f} s"
+    # The delay is between the headers and the first byte (half of it at least, for a
+    # loaded machine may deliver the headers late).
+    gap = first_byte_after - headers_after
+    assert gap >= 0.5, f"headers after {headers_after:.2f} s, first byte {gap:.2f} s later"
 
 
 def show_429(c: httpx.Client) -> None:

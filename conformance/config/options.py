@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -136,6 +138,13 @@ OPTIONS = (
 )
 
 
+_KINDS = {int: "a whole number", float: "a number"}
+
+
+def _one_of(option: Option) -> str:
+    return f" One of: {', '.join(option.choices)}." if option.choices else ""
+
+
 def _dest(flag: str) -> str:
     return "apex_" + flag.lstrip("-").replace("-", "_")
 
@@ -147,8 +156,8 @@ def add_options(parser: pytest.Parser) -> None:
             option.flag,
             dest=_dest(option.flag),
             default=None,
-            choices=option.choices,
-            help=f"{option.help} [env {option.env}]",
+            # Checked by value(), not argparse: a usage error there leaves reports saying so.
+            help=f"{option.help}{_one_of(option)} [env {option.env}]",
         )
 
 
@@ -159,14 +168,16 @@ def value(config: pytest.Config, flag: str) -> Any:
     if raw is None:
         return option.default
     if option.choices and raw not in option.choices:
+        close = difflib.get_close_matches(str(raw), option.choices, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
         raise pytest.UsageError(
-            f"{option.env}={raw!r}: expected one of {', '.join(option.choices)}"
+            f"{option.flag} / {option.env}: {raw!r} is not one of {', '.join(option.choices)}{hint}"
         )
     try:
         converted = option.type(raw)
     except ValueError as exc:
         raise pytest.UsageError(
-            f"{option.flag} / {option.env}: {raw!r} is not a {option.type.__name__}"
+            f"{option.flag} / {option.env}: {raw!r} is not {_KINDS.get(option.type, 'valid')}"
         ) from exc
     if option.positive and not converted > 0:
         raise pytest.UsageError(f"{option.flag} / {option.env}: {raw!r} must be greater than 0")
@@ -211,3 +222,14 @@ def _ca_bundle(raw: str | None) -> Path | None:
             f"--ca-bundle / APEX_CA_BUNDLE: {raw!r} holds no PEM certificate ({exc})"
         ) from None
     return path
+
+
+def check_base_url(base_url: str) -> None:
+    """A usage error for a base URL that is no http(s) URL (`127.0.0.1:8080/v1`)."""
+    parts = urlsplit(base_url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return
+    raise pytest.UsageError(
+        f"--base-url={base_url} is not an http:// or https:// URL "
+        f"(did you mean --base-url=http://{base_url.split('://')[-1]}?)"
+    )

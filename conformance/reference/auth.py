@@ -12,7 +12,7 @@ from conformance.reference.errors import ApiError, InjectedCrash
 from conformance.reference.faults import Faults
 
 # The documented key form: "ak-" and 45 more characters, 48 in all.
-_KEY_FORM = re.compile(r"ak-\S{45}")
+KEY_FORM = re.compile(r"ak-\S{45}")
 
 
 def authenticate(request: Request, api_key: str, faults: Faults) -> None:
@@ -70,7 +70,7 @@ def _scheme_ok(scheme: str, faults: Faults) -> bool:
 def _key_ok(given: str, api_key: str, faults: Faults) -> bool:
     if "auth-accept-any-key" in faults:
         return True
-    if "auth-accept-malformed" in faults and not _KEY_FORM.fullmatch(given):
+    if "auth-accept-malformed" in faults and not KEY_FORM.fullmatch(given):
         return True
     if "auth-prefix-match" in faults:
         return given[:24] == api_key[:24]

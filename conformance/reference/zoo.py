@@ -182,7 +182,11 @@ def run_fault(
     profile = max(profiles, key=PROFILES.index)
     # Fuzzing costs seconds per run: only faults pinned to a FUZZ check need it.
     fuzzed = any(p.startswith("FUZZ-") for p in (*fault.breaks, *fault.checks))
-    extra: tuple[str, ...] = (() if fuzzed else ("-m", "not fuzz")) + fault.options
+    # One request at a time: planning changes no verdict (tests/test_concurrency.py proves
+    # it) and costs every run seconds; the conforming variants keep it, where it can
+    # cause a false alarm. A fault's own options come later and so win.
+    serial = ("--concurrency=1",)
+    extra: tuple[str, ...] = serial + (() if fuzzed else ("-m", "not fuzz")) + fault.options
     only = () if whole else fault.scope
     outcome = _named(name, run_suite(f"{origin}{prefix}/v1", api_key, profile, extra, only=only))
     outcome.expected, outcome.allowed = fault.breaks, fault.may_also_break

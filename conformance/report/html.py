@@ -118,11 +118,15 @@ def standalone_html(summary: dict[str, Any]) -> str:
     return page(f'{matrix_html(summary)}<div class="apex">{details}</div>')
 
 
+# The page's own heading sits outside .apex: without this it falls back to a serif font.
+PAGE_FONT = "<style>body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif}</style>"
+
+
 def page(body: str) -> str:
     """A whole, self-contained report page around `body` (already escaped)."""
     return redact_text(
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>ApexApi compliance report</title>{STYLE}</head><body>"
+        f"<title>ApexApi compliance report</title>{STYLE}{PAGE_FONT}</head><body>"
         f"<h1>ApexApi compliance report</h1>{body}</body></html>"
     )
 

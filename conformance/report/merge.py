@@ -30,6 +30,8 @@ _STOPS = ("internal-error", "interrupted", "usage-error", "could-not-judge")
 # gate.py's wording for failures outside the catalogue, the one count a summary keeps as text.
 _OTHER_FAILURES = re.compile(r"^(\d+) test\(s\) failed outside the requirement catalogue$")
 _JUDGED = frozenset({"passed", "failed", "warned", "info"})
+# How a run says its --models matched no listed model (session/model_choice.py).
+_NO_MATCH = "matches no model"
 
 
 class MergeError(ValueError):
@@ -138,19 +140,50 @@ def merge(
     other = sum(_other_failures(shard) for shard in shards)
     latency = merged_latency(shards)
     gate, summary = summarize(records, run, inputs, None, other, latency)
-    stops = [shard for shard in shards if shard.summary["gate"].get("verdict") in _STOPS]
+    empty = [shard for shard in shards if _selected_nothing(shard)]
+    if len(empty) == len(shards):
+        empty = []  # nothing judged anywhere: that is the merged run's usage error
+    notes = [
+        f"shard {s.label} selected no model (--models={s.run.get('models')}): it judged nothing"
+        for s in empty
+    ]
+    stops = [
+        shard
+        for shard in shards
+        if shard.summary["gate"].get("verdict") in _STOPS and shard not in empty
+    ]
     if not stops:
-        return gate, summary
+        return _noted(gate, summary, notes)
     stops.sort(key=lambda shard: _STOPS.index(shard.summary["gate"]["verdict"]))
     why = [
         f"shard {s.label}: {s.run.get('stopped') or s.summary['gate']['verdict']}" for s in stops
     ]
     if gate.verdict == "failed":
-        gate = dataclasses.replace(gate, reasons=[*gate.reasons, *why])
-        summary["gate"] = gate.as_dict()
-        return gate, summary
+        return _noted(gate, summary, why + notes)
     outcome = stops[0].summary["gate"]["verdict"]
-    return summarize(records, run, inputs, (outcome, "; ".join(why)), other, latency)
+    gate, summary = summarize(records, run, inputs, (outcome, "; ".join(why)), other, latency)
+    return _noted(gate, summary, notes)
+
+
+def _noted(gate: Gate, summary: dict[str, Any], notes: list[str]) -> tuple[Gate, dict[str, Any]]:
+    if notes:
+        gate = dataclasses.replace(gate, reasons=[*gate.reasons, *notes])
+        summary["gate"] = gate.as_dict()
+    return gate, summary
+
+
+def _selected_nothing(shard: Shard) -> bool:
+    """A shard whose --models globs matched no listed model, so judged nothing: on a
+    gateway without a provider's models, that provider's shard. It counts for nothing in
+    the merge; a model id that matches nothing (a typo) stays the usage error it is."""
+    patterns = [p.strip() for p in str(shard.run.get("models") or "").split(",") if p.strip()]
+    return (
+        shard.summary["gate"].get("verdict") == "usage-error"
+        and not shard.summary.get("checks")
+        and bool(patterns)
+        and all(any(c in p for c in "*?[") for p in patterns)
+        and _NO_MATCH in str(shard.run.get("stopped") or "")
+    )
 
 
 def merged_latency(shards: list[Shard]) -> dict[str, Any]:

@@ -25,14 +25,14 @@ def clear_reports(report_dir: Path) -> None:
         (report_dir / name).unlink(missing_ok=True)
 
 
-def write_stub_reports(report_dir: Path, outcome: str, reason: str) -> None:
+def write_stub_reports(report_dir: Path, outcome: str, reason: str, target: str = "-") -> None:
     """All three reports for a run that ended with `outcome` before any check ran."""
     from conformance.report.summary import ReportInputs, summarize, write_summary
 
     clear_reports(report_dir)
     # What is known before the options are: the option that failed may be any of them.
     run = {
-        "target": "-",
+        "target": target,
         "suite_version": __version__,
         "report_dir": str(report_dir),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),

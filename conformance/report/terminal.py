@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from conformance.report.diff import is_empty, other_changes
@@ -73,7 +74,7 @@ def _matrix_lines(matrix: Matrix) -> list[str]:
         lines.append(f"{level:6} {shown or 'none'}")
     # MUST before SHOULD, failures before errors: what breaks the gate comes first.
     rows = sorted(
-        matrix.with_verdict("failed", "warned", "error", "waived"),
+        matrix.with_verdict("failed", "warned", "waived"),
         key=lambda r: (LEVELS.index(r.level), _ORDER.index(r.verdict)),
     )
     for row in rows:
@@ -93,11 +94,36 @@ def _matrix_lines(matrix: Matrix) -> list[str]:
             lines.append(f"         ... and {len(bad) - _CHECKS_SHOWN} more checks")
         if not bad and row.note:
             lines.append(f"         {row.note.splitlines()[0][:160]}")
+    return lines + _unjudged_lines(matrix)
+
+
+def _unjudged_lines(matrix: Matrix) -> list[str]:
+    """The requirements no check could judge, one entry per cause: a spent budget or a
+    dead target leaves hundreds of checks with the same few messages."""
+    causes: dict[str, tuple[str, list[str]]] = {}
+    for row in matrix.with_verdict("error"):
+        messages = [c.message for c in row.checks if c.verdict == "error"] or [row.note]
+        for message in messages:
+            first = (message or "no message").splitlines()[0][:160]
+            shown, ids = causes.setdefault(_cause(first), (first, []))
+            if row.id not in ids:
+                ids.append(row.id)
+    lines = []
+    for shown, ids in causes.values():
+        more = f" and {len(ids) - _IDS_SHOWN} more" if len(ids) > _IDS_SHOWN else ""
+        lines.append(f"  ERROR  {len(ids)} not judged: {shown}")
+        lines.append(f"         {', '.join(ids[:_IDS_SHOWN])}{more}")
     return lines
 
 
-_ORDER = ("failed", "error", "warned", "waived")
+def _cause(message: str) -> str:
+    """What a message says with the URLs and figures of its one request left out."""
+    return re.sub(r"https?://\S+|\d+(\.\d+)?", "#", message)
+
+
+_ORDER = ("failed", "warned", "waived")
 _CHECKS_SHOWN = 3
+_IDS_SHOWN = 12
 
 
 def _check_name(check: TestRecord) -> str:

@@ -26,12 +26,14 @@ from conformance.report import records
 from conformance.report.matrix import PROFILE_SKIP
 from conformance.report.stub import clear_reports, write_stub_reports
 from conformance.report.summary import ReportInputs, load_inputs
+from conformance.session.cmdline import report_option_errors, restart_if_misread
 from conformance.session.finish import latency_samples, write_reports
 from conformance.session.interrupt import Interrupts
 from conformance.session.model_choice import Models, ModelSelectionError, choose_models
 from conformance.session.model_kinds import select_models
 from conformance.session.planning import plan
 from conformance.session.preflight import Stop, preflight
+from conformance.session.progress import live_progress
 from conformance.session.state import STATE, RunState
 from conformance.transport.client import CouldNotJudge
 from conformance.transport.redact import redact_text
@@ -44,6 +46,15 @@ _INPUTS = pytest.StashKey[ReportInputs]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    # The earliest a plugin runs: before any test file is collected.
+    restart_if_misread(early_config)
+    report_option_errors(early_config, parser, args)
 
 
 def _runs_contract(config: pytest.Config) -> bool:
@@ -72,7 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
         try:
             _configure_run(config, report_dir)
         except pytest.UsageError as exc:
-            write_stub_reports(report_dir, "usage-error", str(exc))
+            target = config.getoption("base_url", None) or env("APEX_BASE_URL") or "-"
+            write_stub_reports(report_dir, "usage-error", str(exc), redact_text(str(target)))
             raise
     else:
         _configure_run(config, None)
@@ -127,6 +139,10 @@ def _configure_run(config: pytest.Config, report_dir: Path | None) -> None:
     planned = PlannedFuzzTests()
     config.pluginmanager.register(planned, "apex-conformance-planned-fuzz")
     config.pluginmanager.register(ReplayedFuzzTests(planned), "apex-conformance-replayed-fuzz")
+    if config.option.reportchars == _PYTEST_REPORTCHARS:
+        # The compliance section lists what failed and what could not be judged, and ends
+        # the output with the verdict: pytest's one line per check would bury it.
+        config.option.reportchars = ""
     if config.option.tbstyle == "auto":
         # Verdicts replace pytest's tracebacks with their own words, so skip building them:
         # a long traceback per check costs seconds on a target that fails everything.
@@ -134,6 +150,9 @@ def _configure_run(config: pytest.Config, report_dir: Path | None) -> None:
     if report_dir is not None and not config.option.htmlpath:
         config.option.htmlpath = str(report_dir / "conformance.html")
         config.option.self_contained_html = True
+
+
+_PYTEST_REPORTCHARS = "fE"  # pytest's default -r
 
 
 def _xdist_workers(config: pytest.Config) -> int:
@@ -160,6 +179,7 @@ def _resolve_target(config: pytest.Config) -> Target:
         from conformance.session.embedded import start_embedded
 
         return start_embedded()
+    options.check_base_url(str(base_url))
     api_key = options.value(config, "--api-key")
     if not api_key:
         raise pytest.UsageError(
@@ -212,7 +232,8 @@ class _Recorder:
         Checks marked `after_all` go last: they judge every answer the run received.
         """
         if self.state.stopped is not None:
-            config.hook.pytest_deselected(items=list(items))
+            # Dropped, not "deselected" (pytest's word for the user's -k/-m): the terminal
+            # then ends "no tests ran" under the message that says why.
             items.clear()
         items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
 
@@ -290,21 +311,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if state is None or hasattr(config, "workerinput") or config.option.collectonly:
         return
     try:
-        preflight(state.client)
-        if state.settings.models != "cheapest":
-            # Before collection: each model-dependent check is collected once per model.
-            state.use_models(_selected_models(state))
-        elif state.shared_dir is not None:
-            state.use_models(choose_models(state.client))
-        else:
-            state.choose_models_meanwhile()
+        with live_progress(config, state.spend, state.settings.max_requests, state.client.inflight):
+            _preflight_and_models(state)
     except (Stop, CouldNotJudge) as exc:
         # No pytest.exit here: it would skip pytest_sessionfinish, and so every report.
-        # The checks are deselected instead, and the gate reports the one message.
+        # No check runs instead, and the gate reports the one message.
         stop = exc if isinstance(exc, Stop) else Stop("could-not-judge", str(exc))
         state.stopped = (stop.outcome, stop.message)
         # The terminal's header comes after this hook: the message should not drown in it.
         config.option.no_header = True
+
+
+def _preflight_and_models(state: RunState) -> None:
+    preflight(state.client)
+    if state.settings.models != "cheapest":
+        # Before collection: each model-dependent check is collected once per model.
+        state.use_models(_selected_models(state))
+    elif state.shared_dir is not None:
+        state.use_models(choose_models(state.client))
+    else:
+        state.choose_models_meanwhile()
 
 
 def _selected_models(state: RunState) -> Models:
@@ -327,14 +353,20 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
         and not config.option.collectonly
         and session.items
     ):
-        # One request after another: every model-dependent check waits for them, and
-        # planning each probe as a wave would rerun every check per probe.
-        with contextlib.suppress(CouldNotJudge):
-            state.chosen_models()
-        state.checks_started = time.monotonic()
-        if _plans_ahead(config, state):
-            state.waves = plan(session, state.client.dispatch, state.spend, state.client.timeline)
+        with live_progress(config, state.spend, state.settings.max_requests, state.client.inflight):
+            _models_then_waves(session, state)
     return (yield)
+
+
+def _models_then_waves(session: pytest.Session, state: RunState) -> None:
+    config = session.config
+    # One request after another: every model-dependent check waits for them, and
+    # planning each probe as a wave would rerun every check per probe.
+    with contextlib.suppress(CouldNotJudge):
+        state.chosen_models()
+    state.checks_started = time.monotonic()
+    if _plans_ahead(config, state):
+        state.waves = plan(session, state.client.dispatch, state.spend, state.client.timeline)
 
 
 def _plans_ahead(config: pytest.Config, state: RunState) -> bool:
@@ -470,9 +502,14 @@ def pytest_report_teststatus(
         return "warned", "W", ("WARNED", {"yellow": True})
     if verdict == "info":
         return "info", "i", "INFO"
-    if verdict == "error" and report.when == "call":
-        return "error", "E", ("ERROR", {"red": True})
+    if verdict == "error":
+        # Not pytest's "error": no traceback block and summary line each; the compliance
+        # section lists them once per cause, above the verdict.
+        return NOT_JUDGED, "E", ("NOT JUDGED", {"yellow": True})
     return None
+
+
+NOT_JUDGED = "not judged"
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -573,6 +610,14 @@ def pytest_html_results_summary(
         from conformance.report.html import matrix_html
 
         prefix.append(matrix_html(state.summary))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_table_row(report: pytest.TestReport, cells: list[str]) -> None:
+    """The row's result is the check's verdict: pytest-html knows only pass and fail."""
+    verdict = records.properties(report).get(records.VERDICT)
+    if report.when == "call" and verdict in ("warned", "info", "error") and cells:
+        cells[0] = f'<td class="col-result">{str(verdict).capitalize()}</td>'
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -9,13 +9,16 @@ documented endpoint as the API is judged: MODELS-01 fails, the rest runs.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from conformance.session.diagnosis import redirected, scheme_hint, unreachable
 from conformance.session.model_choice import (
     MISSING_PATH,
     blank,
+    chat_candidates,
     chat_requests,
+    image_candidates,
     image_requests,
     listed,
     serves,
@@ -164,15 +167,18 @@ def _check_models(client: ApexClient, listing: Exchange) -> None:
     ids = [str(entry["id"]) for entry in entries]
     settings = client.settings
     options = (
-        ("--chat-model", settings.chat_model, chat_requests),
-        ("--image-model", settings.image_model, image_requests),
+        ("--chat-model", settings.chat_model, chat_requests, chat_candidates(entries)),
+        ("--image-model", settings.image_model, image_requests, image_candidates(entries)),
     )
-    for flag, model, requests in options:
+    for flag, model, requests, of_kind in options:
         if model and model not in ids and not serves(client, model, requests):
-            offered = ", ".join(sorted(ids)[:SHOWN_MODELS])
-            more = f" and {len(ids) - SHOWN_MODELS} more" if len(ids) > SHOWN_MODELS else ""
+            # The models of the option's kind: an image model is no answer to --chat-model.
+            offered = ", ".join(sorted(of_kind)[:SHOWN_MODELS])
+            more = f" and {len(of_kind) - SHOWN_MODELS} more" if len(of_kind) > SHOWN_MODELS else ""
+            close = difflib.get_close_matches(model, of_kind or ids, n=1)
+            hint = f" Did you mean {flag}={close[0]}?" if close else ""
             raise Stop(
                 "usage-error",
                 f"{flag}={model} is not in the target's /models list, which offers "
-                f"{len(ids)} model(s): {offered or 'none'}{more}.",
+                f"{len(of_kind)} {flag[2:-6]} model(s): {offered or 'none'}{more}.{hint}",
             )

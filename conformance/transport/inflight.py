@@ -120,6 +120,14 @@ class InFlight:
             self.limit = max(1.0, int(self.limit) / 2)
             self._threshold = self.limit
 
+    def snapshot(self) -> tuple[int, float]:
+        """How many requests are in flight, and how long the oldest has been (the progress
+        line)."""
+        with self._turn:
+            oldest = min((t.started for t in self._tickets.values()), default=None)
+            count = len(self._active)
+        return count, (time.monotonic() - oldest) if oldest is not None else 0.0
+
     def halt(self) -> None:
         """Stop sending: every request waiting for a place gives up at once."""
         self.halted.set()

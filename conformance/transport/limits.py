@@ -36,6 +36,18 @@ class _LockedFile:
         finally:
             os.close(fd)
 
+    def read(self) -> str | None:
+        """The value, or None while nobody has written one (the file does not exist)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            return os.read(fd, 64).decode() or None
+        finally:
+            os.close(fd)
+
 
 class CostMeter:
     """What the run's answers cost by the target's /models prices, against --max-cost.
@@ -134,7 +146,10 @@ class RateLimiter:
     def _resume_at(self) -> float:
         if self._pause_file is None:
             return self._paused_until
-        return float(self._pause_file.update(lambda v: v))
+        # Read, never rewritten: with no pause ever recorded (no file yet) a request costs
+        # one failed open, and a pause any worker records is seen by the next request.
+        value = self._pause_file.read()
+        return float(value) if value else 0.0
 
 
 # One lock for every Spend: a dataclass field holding a lock would break asdict().
