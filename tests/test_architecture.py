@@ -31,7 +31,8 @@ ALLOWED: dict[str, set[str]] = {
         "contract", "fuzzing", "reference",
     },
     "reference": {
-        "vocabulary", "catalogue", "spec", "reference", "contract.cases", "session.inprocess",
+        "vocabulary", "catalogue", "spec", "reference", "contract.cases", "contract.families",
+        "session.inprocess",
     },
     "cli": {
         "vocabulary", "config", "report", "reference", "session",

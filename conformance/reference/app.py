@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,7 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from conformance.reference import images, variants
+from conformance.reference import images, mutants, variants
 from conformance.reference.auth import authenticate
 from conformance.reference.chat import complete, completion_body
 from conformance.reference.errors import ApiError, InjectedCrash, error_response, server_error
@@ -82,6 +83,8 @@ class _Api:
             raise
         self._late_auth(request)
         completion = complete(chat, self.faults)
+        model, completion = mutants.corrupt(body, chat.model, completion, self.faults)
+        chat = replace(chat, model=model)
         stream = chat.stream if chat.stream is not None else "sse-stream-default" in self.faults
         if stream and "sse-stream-ignored" not in self.faults:
             return stream_response(chat, completion, self.faults)

@@ -15,6 +15,7 @@ from conformance.reference.case_faults import (
     case_checks,
 )
 from conformance.reference.case_faults import specs as case_fault_specs
+from conformance.reference.mutants import specs as mutant_specs
 
 Faults = frozenset[str]
 
@@ -402,7 +403,7 @@ _FAULT_LIST: tuple[Fault, ...] = (
           options=("--models=all",)),
     # --- images -----------------------------------------------------------------------
     Fault("img-fewer-than-n", "Returns n-1 images when n > 1.", ("IMG-02",), (), "smoke",
-          checks=("IMG-02/exactly-n-items/as-requested",)),
+          checks=("IMG-02/exactly-n-items/as-requested", "IMG-02/every-image-answer-count")),
     Fault("img-fewer-above-2", "Returns n-1 images when n > 2.", ("IMG-02",), (), "full",
           ("IMG-02/exactly-n-items/n-3",)),
     # One size or quality answered wrong when a request names it (its own code path).
@@ -446,7 +447,9 @@ _FAULT_LIST: tuple[Fault, ...] = (
           checks=("IMG-08/invalid-request-rejected/images-size-1792x1792",
                   "IMG-08/invalid-request-rejected/images-size-256x1024")),
     Fault("img-accept-unknown-quality", "Accepts any quality string.", ("IMG-09",),
-          ("FUZZ-01",), checks=("IMG-09",)),
+          ("FUZZ-01",), checks=("IMG-09/invalid-request-rejected/*",
+                                *(f"IMG-09/invalid-value-rejected/*-{how}" for how in
+                                  ("upper-cased", "trailing-space", "leading-space")))),
     Fault("img-accept-n-0", "Accepts n of 0 and below, returning no images.", ("IMG-10",),
           ("FUZZ-01", "IMG-02"),
           checks=("IMG-10/invalid-request-rejected/images-n-0",
@@ -464,10 +467,11 @@ _FAULT_LIST: tuple[Fault, ...] = (
           "full", checks=("IMG-01", "FUZZ-02/fuzz-positive/post-images-generations")),
 )  # fmt: skip
 
-# One generated fault per invalid-request case: it accepts exactly that request.
+# One generated fault per invalid-request case: it accepts exactly that request; and one per
+# case of the contract families (mutants.py): it accepts, refuses or crashes on exactly it.
 _GENERATED = tuple(
     Fault(name, description, breaks, profile=profile, checks=checks, scope=scope)
-    for name, description, breaks, profile, checks, scope in case_fault_specs()
+    for name, description, breaks, profile, checks, scope in (*case_fault_specs(), *mutant_specs())
 )
 FAULTS: dict[str, Fault] = {fault.name: fault for fault in (*_FAULT_LIST, *_GENERATED)}
 

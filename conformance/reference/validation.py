@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from conformance.reference import case_faults
+from conformance.reference import case_faults, mutants
 from conformance.reference.errors import ApiError, InjectedCrash, invalid, model_not_found
 from conformance.reference.faults import Faults
 from conformance.reference.served_models import (
@@ -105,12 +105,16 @@ def parse_body(raw: bytes, faults: Faults) -> dict[str, Any]:
 def validate_chat(body: dict[str, Any], faults: Faults) -> ChatRequest:
     """Check a chat completion body; raise the first problem as an ApiError."""
     with _rejections(faults):
+        mutants.refuse(CHAT_PATH, body, faults)
+        body = mutants.accept(CHAT_PATH, body, faults)
         return _validate_chat(case_faults.repair(CHAT_PATH, body, faults), faults)
 
 
 def validate_images(body: dict[str, Any], faults: Faults) -> ImageRequest:
     """Check an image generation body; raise the first problem as an ApiError."""
     with _rejections(faults):
+        mutants.refuse(IMAGES_PATH, body, faults)
+        body = mutants.accept(IMAGES_PATH, body, faults)
         return _validate_images(case_faults.repair(IMAGES_PATH, body, faults), faults)
 
 
