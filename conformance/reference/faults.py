@@ -63,6 +63,14 @@ def _echoed(*variants: str) -> tuple[str, ...]:
     return tuple(f"AUTH-09/key-not-echoed/*-{v}" for v in variants)
 
 
+# The reach checks (AUTH-12) a server that lets a keyless GET or HEAD through fails: HEAD on
+# the model list, and a keyless request after an accepted one.
+_REACH_NO_KEY = (
+    "AUTH-12/no-key-reaches-nothing/models-head",
+    "AUTH-12/refused-after-an-accepted-request/models",
+    "AUTH-12/refused-after-an-accepted-request/chat",
+)
+
 _OFFERS = (
     *(("size", size) for size in ("256x256", "512x512", "1024x1024", "1024x1792", "1792x1024")),
     *(("quality", quality) for quality in ("standard", "hd")),
@@ -77,9 +85,10 @@ _FAULT_LIST: tuple[Fault, ...] = (
           checks=("AUTH-02", *_refused("AUTH-03", "sk-prefix", "ak-too-short", "ak-200-chars"),
                   "AUTH-05")),
     Fault("auth-no-key-accepted", "Lets requests without an Authorization header through.",
-          ("AUTH-01",), (), "smoke", checks=("AUTH-01", "AUTH-10")),
+          ("AUTH-01",), (), "smoke", checks=("AUTH-01", "AUTH-10", *_REACH_NO_KEY)),
     Fault("auth-models-public", "Serves GET /v1/models without any key check; other routes check.",
-          ("AUTH-01",), (), "smoke", checks=("AUTH-0[1-5]/credentials-refused/models-*",)),
+          ("AUTH-01",), (), "smoke", checks=("AUTH-0[1-5]/credentials-refused/models-*",
+                                             *_REACH_NO_KEY[:2])),
     Fault("auth-accept-malformed", "Accepts any key that is not of the documented ak- 48 form.",
           ("AUTH-03",), (),
           checks=(*_refused("AUTH-03", "sk-prefix", "ak-too-short", "ak-200-chars"),
@@ -114,7 +123,7 @@ _FAULT_LIST: tuple[Fault, ...] = (
     Fault("auth-error-as-200", "Answers authentication failures with 200 and an error body.",
           ("AUTH-01", "ERR-02"), (), "smoke",
           checks=("AUTH-0[1-5]/credentials-refused/*", "ERR-02/no-error-with-200/models-no-key",
-                  "AUTH-10")),
+                  "AUTH-10", _REACH_NO_KEY[0])),
     Fault("auth-500-no-key", "Crashes with a 500 when the Authorization header is missing.",
           ("AUTH-01", "ERR-01"), (), "smoke",
           checks=("AUTH-01", "ERR-01/no-server-error/models-no-key", "AUTH-10")),
@@ -140,6 +149,24 @@ _FAULT_LIST: tuple[Fault, ...] = (
           "error.", ("AUTH-09",), checks=_echoed("token-scheme", "no-scheme")),
     Fault("auth-after-validation", "Validates the request body before checking the key.",
           ("AUTH-10",), checks=("AUTH-10",)),
+    # Another way to the same handler that skips the key check (reach.py).
+    Fault("auth-reach-double-slash", "Collapses doubled slashes after the key check, so "
+          "/v1//models is served without a key.", ("AUTH-12",),
+          checks=("AUTH-12/no-key-reaches-nothing/*-doubled-slash",)),
+    Fault("auth-reach-trailing-slash", "Strips a trailing slash after the key check, so "
+          "/v1/models/ is served without a key.", ("AUTH-12",),
+          checks=("AUTH-12/no-key-reaches-nothing/*-trailing-slash",)),
+    Fault("auth-reach-case", "Lower-cases the path after the key check, so /V1/MODELS is "
+          "served without a key.", ("AUTH-12",),
+          checks=("AUTH-12/no-key-reaches-nothing/*-upper-case",)),
+    Fault("auth-reach-head", "Skips the key check for HEAD.", ("AUTH-12",),
+          checks=("AUTH-12/no-key-reaches-nothing/models-head",)),
+    Fault("auth-reach-method", "Serves POST /v1/models too, without a key check.",
+          ("AUTH-12",), checks=("AUTH-12/no-key-reaches-nothing/models-post",)),
+    # Which keyless checks share a connection with an accepted request depends on the waves.
+    Fault("auth-reach-keepalive", "Trusts a connection once a valid key came on it: later "
+          "requests on it need none.", ("AUTH-12",), _ids("AUTH-01..AUTH-05", "AUTH-12"),
+          checks=("AUTH-12/refused-after-an-accepted-request/*",)),
     # --- http -------------------------------------------------------------------------
     Fault("http-500-malformed-json", "Crashes with a 500 on a body that is not valid JSON.",
           ("HTTP-03", "ERR-01"), (), "smoke",
