@@ -64,10 +64,24 @@ ANSWERING: dict[str, tuple[str, str]] = {
 }
 
 
+# Usage that reads right alone and wrong beside another answer: path -> the check.
+COUNTING: dict[str, tuple[str, str, str]] = {
+    "mut-json-prompt-tokens-fixed": (
+        "json", "reports prompt_tokens 10 whatever the prompt", "CHAT-28/*"
+    ),
+    "mut-stream-prompt-tokens-off": (
+        "stream", "counts 3 prompt tokens more than the JSON answer",
+        "CHAT-28/stream-counts-the-prompt-alike",
+    ),
+}  # fmt: skip
+
+
 def family_of(name: str) -> str | None:
     """The family of a generated fault's case (None: not a mutant)."""
     if name in ANSWERING:
         return "answer-field"
+    if name in COUNTING:
+        return "differential"
     found = ACCEPTING.get(name) or REFUSING.get(name)
     return found.family if found is not None else None
 
@@ -76,7 +90,11 @@ def corrupt(
     body: dict[str, Any], model: str, completion: Any, faults: Iterable[str]
 ) -> tuple[str, Any]:
     """The model and Completion an active answer-field mutant answers `body` with."""
+    streamed = body.get("stream") is True
     for name in faults:
+        if name in COUNTING and (COUNTING[name][0] == "stream") == streamed:
+            fixed = 10 if name == "mut-json-prompt-tokens-fixed" else completion.prompt_tokens + 3
+            completion = replace(completion, prompt_tokens=fixed)
         if name not in ANSWERING or "top_p" not in body:
             continue
         path, field = ANSWERING[name]
@@ -112,6 +130,9 @@ def specs() -> list[Spec]:
         how, check = ANSWER_FIELDS[field]
         description = f"In {path} answers to requests with top_p, {how}."
         found.append((name, description, (check.split("/")[0],), "standard", (check,), ()))
+    for name, (path, how, check) in COUNTING.items():
+        description = f"In every {path} answer, {how}."
+        found.append((name, description, ("CHAT-28",), "standard", (check,), ()))
     return found
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from conformance.reference.mutants import ACCEPTING, ANSWERING, REFUSING, family_of
+from conformance.reference.mutants import ACCEPTING, ANSWERING, COUNTING, REFUSING, family_of
 from conformance.reference.zoo import proven, run_zoo
 
 
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
-    names = args.names or [*ACCEPTING, *REFUSING, *ANSWERING]
+    names = args.names or [*ACCEPTING, *REFUSING, *ANSWERING, *COUNTING]
     outcomes = run_zoo(names, args.jobs)
     score: dict[str, list[int]] = {}
     for outcome in outcomes:
