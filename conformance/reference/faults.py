@@ -531,9 +531,15 @@ _ALSO_CAUGHT: dict[str, tuple[str, ...]] = {
     "chat-accept-max-tokens-0": ("CHAT-14/invalid-value-rejected/chat-max-tokens-1-1",),
     "chat-accept-5-stops": ("CHAT-16/invalid-value-rejected/chat-stop-array-of-5",),
     "img-accept-n-0": ("IMG-10/invalid-value-rejected/images-n-1-1",),
-    "img-accept-any-size": ("IMG-08/invalid-value-rejected/images-size-*",),
+    # Any size string: the near misses, not the other JSON types.
+    "img-accept-any-size": tuple(
+        f"IMG-08/invalid-value-rejected/images-size-*-{how}"
+        for how in ("upper-cased", "trailing-space", "leading-space", "zero-padded-width", "unit")
+    ),
     "chat-reject-temperature-2": (f"{_VALID}chat-temperature-2", f"{_VALID}*-temperature-2-*"),
-    "chat-reject-temperature-0": (f"{_VALID}chat-temperature-0", f"{_VALID}*-temperature-0-*"),
+    "chat-reject-temperature-0": (
+        f"{_VALID}chat-temperature-0", f"{_VALID}*-temperature-0-stream-*"
+    ),
     "chat-reject-string-stop": (f"{_VALID}*stop-string",),
     "chat-one-stop-only": (f"{_VALID}*stop-array-of-[234]",),
     "chat-500-stop": (f"{_VALID}*stop-*",),
