@@ -514,8 +514,6 @@ _ALSO_CAUGHT: dict[str, tuple[str, ...]] = {
     ),
     "sse-ignore-max-tokens": ("CHAT-08/every-answer-within-max-tokens",),
     "sse-usage-total": ("CHAT-07/every-stream-usage-total",),
-    # Without the route, the default request (n of 1) is refused too.
-    "img-no-endpoint": ("IMG-14/valid-value-accepted/images-n-1",),
     # Each counts the images of every image answer too (test_invariants.py).
     **dict.fromkeys(
         ("img-fewer-above-2", "img-two-when-n-omitted",

@@ -107,9 +107,16 @@ def _types(schema: dict[str, Any]) -> frozenset[str]:
 
 # Documented values one model may still refuse with a 4xx (interpretation 3: a model may
 # refuse a size or a quality, and the cost section: some providers impose a max_tokens
-# floor of 16). Refusing them is legal; a 5xx is not.
+# floor of 16). Refusing them is legal; a 5xx is not. An image request naming only n
+# asks for the model's default size, which that model may not make either (IMG-06 and
+# IMG-01, on the request the model accepted, judge acceptance).
 MAY_REFUSE = frozenset(
-    {("ImageRequest", "size"), ("ImageRequest", "quality"), ("ChatCompletionRequest", "max_tokens")}
+    {
+        ("ImageRequest", "size"),
+        ("ImageRequest", "quality"),
+        ("ImageRequest", "n"),
+        ("ChatCompletionRequest", "max_tokens"),
+    }
 )
 
 
