@@ -46,6 +46,8 @@ class Requirement:
     # reference faults that prove those checks can fail; self-tests keep both true.
     tests: tuple[str, ...] = ()
     proven_by: tuple[str, ...] = ()
+    # The generated families (contract/families.py) that check it: family -> profile -> size.
+    families: dict[str, dict[str, int]] | None = None
 
 
 @cache
@@ -66,6 +68,7 @@ def _requirement(entry: dict[str, Any]) -> Requirement:
         profile=entry["profile"],
         tests=tuple(entry.get("tests", ())),
         proven_by=tuple(entry.get("proven_by", ())),
+        families=entry.get("families"),
     )
 
 

@@ -36,7 +36,8 @@ ALLOWED: dict[str, set[str]] = {
         "session.inprocess",
     },
     "reference": {
-        "vocabulary", "catalogue", "spec", "reference", "contract.cases", "session.inprocess",
+        "vocabulary", "catalogue", "spec", "reference", "contract.cases", "contract.families",
+        "session.inprocess",
     },
     "cli": {
         "vocabulary", "config", "report", "reference", "session", "evidence",

@@ -95,9 +95,12 @@ def test_the_readme_names_every_key_of_summary_json(should_run):
 def test_the_readme_counts_the_faults():
     from conformance.reference.faults import FAULTS
 
-    generated = sum(1 for name in FAULTS if name.startswith("case-"))
-    readme = (ROOT / "README.md").read_text()
-    assert f"Today: {len(FAULTS)} faults, {generated} of them generated" in readme
+    cases = sum(1 for name in FAULTS if name.startswith("case-"))
+    mutants = sum(1 for name in FAULTS if name.startswith("mut-"))
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"Today: {len(FAULTS)} faults, {cases + mutants} of them generated" in readme
+    assert f"{cases} accept exactly one invalid-request case" in readme
+    assert f"{mutants} are mutants of the contract families" in readme
 
 
 def test_a_usage_error_page_names_its_target_in_a_sans_serif_heading(tmp_path):

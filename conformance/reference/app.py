@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,7 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from conformance.reference import images, variants
+from conformance.reference import images, mutants, reach, variants
 from conformance.reference.auth import authenticate
 from conformance.reference.chat import complete, completion_body
 from conformance.reference.errors import ApiError, InjectedCrash, error_response, server_error
@@ -33,7 +34,7 @@ def create_app(api_key: str, faults: Iterable[str] = ()) -> Starlette:
     api = _Api(api_key, check_names(faults))
     return Starlette(
         routes=api.routes(),
-        middleware=variants.middleware(api.faults),
+        middleware=[*variants.middleware(api.faults), *reach.middleware(api.faults)],
         exception_handlers={HTTPException: api.routing_error},
     )
 
@@ -53,11 +54,12 @@ class _Api:
     def __init__(self, api_key: str, faults: Faults) -> None:
         self.api_key = api_key
         self.faults = faults
+        self.trusted: set[object] = set()  # connections auth-reach-keepalive trusts
 
     def routes(self) -> list[Route]:
         guard = self._guarded
         routes = [
-            Route("/v1/models", guard(self.list_models), methods=["GET"]),
+            Route("/v1/models", guard(self.list_models), methods=reach.model_methods(self.faults)),
             Route("/v1/chat/completions", guard(self.chat_completions), methods=["POST"]),
             Route("/v1/images/generations", guard(self.generate_images), methods=["POST"]),
             Route(images.FILES_PATH + "/{name}", guard(self.image_file), methods=["GET"]),
@@ -69,7 +71,7 @@ class _Api:
 
     async def list_models(self, request: Request) -> Response:
         if "auth-models-public" not in self.faults:
-            authenticate(request, self.api_key, self.faults)
+            self._authenticate(request)
         return json_response(models_body(self.faults), self.faults)
 
     async def chat_completions(self, request: Request) -> Response:
@@ -82,6 +84,8 @@ class _Api:
             raise
         self._late_auth(request)
         completion = complete(chat, self.faults)
+        model, completion = mutants.corrupt(body, chat.model, completion, self.faults)
+        chat = replace(chat, model=model)
         stream = chat.stream if chat.stream is not None else "sse-stream-default" in self.faults
         if stream and "sse-stream-ignored" not in self.faults:
             return stream_response(chat, completion, self.faults)
@@ -119,7 +123,7 @@ class _Api:
     async def _body(self, request: Request) -> dict[str, Any]:
         """Authenticate (unless a fault defers it), then parse the JSON object body."""
         if "auth-after-validation" not in self.faults:
-            authenticate(request, self.api_key, self.faults)
+            self._authenticate(request)
         raw = await request.body()
         if len(raw) > MAX_BODY_BYTES:
             raise ApiError(413, "The request body is too large.", code="request_too_large")
@@ -127,7 +131,12 @@ class _Api:
 
     def _late_auth(self, request: Request) -> None:
         if "auth-after-validation" in self.faults:
+            self._authenticate(request)
+
+    def _authenticate(self, request: Request) -> None:
+        if not reach.bypassed(request, self.faults, self.trusted):
             authenticate(request, self.api_key, self.faults)
+            reach.remember(request, self.faults, self.trusted)
 
     def _guarded(self, endpoint: Endpoint) -> Endpoint:
         """`endpoint`, with every error turned into a JSON envelope (never a traceback)."""

@@ -86,12 +86,20 @@ def repair_raw(raw: bytes, faults: frozenset[str]) -> dict[str, Any] | None:
 def repair(path: str, body: dict[str, Any], faults: frozenset[str]) -> dict[str, Any]:
     """`body`, with the offending fields of an active fault's case dropped or defaulted."""
     for case in _active(faults):
-        if case.path == path and isinstance(case.change, dict) and _matches(case.change, body):
-            fixed = {k: v for k, v in body.items() if k not in case.change}
-            for key in case.change.keys() & _REQUIRED:
-                fixed[key] = _default_body(path, fixed.get("size"))[key]
+        if (fixed := accepted(case, path, body)) is not None:
             return fixed
     return body
+
+
+def accepted(case: Case, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """`body` as a server that accepts `case` reads it (offending fields dropped or
+    defaulted), or None when `body` is not the case's request."""
+    if case.path == path and isinstance(case.change, dict) and _matches(case.change, body):
+        fixed = {k: v for k, v in body.items() if k not in case.change}
+        for key in case.change.keys() & _REQUIRED:
+            fixed[key] = _default_body(path, fixed.get("size"))[key]
+        return fixed
+    return None
 
 
 def _active(faults: frozenset[str]) -> list[Case]:

@@ -7,7 +7,7 @@ so the lead can tune `breaks` and `may_also_break` after running the suite.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from conformance.reference.case_faults import (
     OTHER_CASES,
@@ -15,6 +15,7 @@ from conformance.reference.case_faults import (
     case_checks,
 )
 from conformance.reference.case_faults import specs as case_fault_specs
+from conformance.reference.mutants import specs as mutant_specs
 
 Faults = frozenset[str]
 
@@ -62,6 +63,14 @@ def _echoed(*variants: str) -> tuple[str, ...]:
     return tuple(f"AUTH-09/key-not-echoed/*-{v}" for v in variants)
 
 
+# The reach checks (AUTH-12) a server that lets a keyless GET or HEAD through fails: HEAD on
+# the model list, and a keyless request after an accepted one.
+_REACH_NO_KEY = (
+    "AUTH-12/no-key-reaches-nothing/models-head",
+    "AUTH-12/refused-after-an-accepted-request/models",
+    "AUTH-12/refused-after-an-accepted-request/chat",
+)
+
 _OFFERS = (
     *(("size", size) for size in ("256x256", "512x512", "1024x1024", "1024x1792", "1792x1024")),
     *(("quality", quality) for quality in ("standard", "hd")),
@@ -76,9 +85,10 @@ _FAULT_LIST: tuple[Fault, ...] = (
           checks=("AUTH-02", *_refused("AUTH-03", "sk-prefix", "ak-too-short", "ak-200-chars"),
                   "AUTH-05")),
     Fault("auth-no-key-accepted", "Lets requests without an Authorization header through.",
-          ("AUTH-01",), (), "smoke", checks=("AUTH-01", "AUTH-10")),
+          ("AUTH-01",), (), "smoke", checks=("AUTH-01", "AUTH-10", *_REACH_NO_KEY)),
     Fault("auth-models-public", "Serves GET /v1/models without any key check; other routes check.",
-          ("AUTH-01",), (), "smoke", checks=("AUTH-0[1-5]/credentials-refused/models-*",)),
+          ("AUTH-01",), (), "smoke", checks=("AUTH-0[1-5]/credentials-refused/models-*",
+                                             *_REACH_NO_KEY[:2])),
     Fault("auth-accept-malformed", "Accepts any key that is not of the documented ak- 48 form.",
           ("AUTH-03",), (),
           checks=(*_refused("AUTH-03", "sk-prefix", "ak-too-short", "ak-200-chars"),
@@ -113,7 +123,7 @@ _FAULT_LIST: tuple[Fault, ...] = (
     Fault("auth-error-as-200", "Answers authentication failures with 200 and an error body.",
           ("AUTH-01", "ERR-02"), (), "smoke",
           checks=("AUTH-0[1-5]/credentials-refused/*", "ERR-02/no-error-with-200/models-no-key",
-                  "AUTH-10")),
+                  "AUTH-10", _REACH_NO_KEY[0])),
     Fault("auth-500-no-key", "Crashes with a 500 when the Authorization header is missing.",
           ("AUTH-01", "ERR-01"), (), "smoke",
           checks=("AUTH-01", "ERR-01/no-server-error/models-no-key", "AUTH-10")),
@@ -139,6 +149,24 @@ _FAULT_LIST: tuple[Fault, ...] = (
           "error.", ("AUTH-09",), checks=_echoed("token-scheme", "no-scheme")),
     Fault("auth-after-validation", "Validates the request body before checking the key.",
           ("AUTH-10",), checks=("AUTH-10",)),
+    # Another way to the same handler that skips the key check (reach.py).
+    Fault("auth-reach-double-slash", "Collapses doubled slashes after the key check, so "
+          "/v1//models is served without a key.", ("AUTH-12",),
+          checks=("AUTH-12/no-key-reaches-nothing/*-doubled-slash",)),
+    Fault("auth-reach-trailing-slash", "Strips a trailing slash after the key check, so "
+          "/v1/models/ is served without a key.", ("AUTH-12",),
+          checks=("AUTH-12/no-key-reaches-nothing/*-trailing-slash",)),
+    Fault("auth-reach-case", "Lower-cases the path after the key check, so /V1/MODELS is "
+          "served without a key.", ("AUTH-12",),
+          checks=("AUTH-12/no-key-reaches-nothing/*-upper-case",)),
+    Fault("auth-reach-head", "Skips the key check for HEAD.", ("AUTH-12",),
+          checks=("AUTH-12/no-key-reaches-nothing/models-head",)),
+    Fault("auth-reach-method", "Serves POST /v1/models too, without a key check.",
+          ("AUTH-12",), checks=("AUTH-12/no-key-reaches-nothing/models-post",)),
+    # Which keyless checks share a connection with an accepted request depends on the waves.
+    Fault("auth-reach-keepalive", "Trusts a connection once a valid key came on it: later "
+          "requests on it need none.", ("AUTH-12",), _ids("AUTH-01..AUTH-05", "AUTH-12"),
+          checks=("AUTH-12/refused-after-an-accepted-request/*",)),
     # --- http -------------------------------------------------------------------------
     Fault("http-500-malformed-json", "Crashes with a 500 on a body that is not valid JSON.",
           ("HTTP-03", "ERR-01"), (), "smoke",
@@ -403,7 +431,7 @@ _FAULT_LIST: tuple[Fault, ...] = (
           options=("--models=all",)),
     # --- images -----------------------------------------------------------------------
     Fault("img-fewer-than-n", "Returns n-1 images when n > 1.", ("IMG-02",), (), "smoke",
-          checks=("IMG-02/exactly-n-items/as-requested",)),
+          checks=("IMG-02/exactly-n-items/as-requested", "IMG-02/every-image-answer-count")),
     Fault("img-fewer-above-2", "Returns n-1 images when n > 2.", ("IMG-02",), (), "full",
           ("IMG-02/exactly-n-items/n-3",)),
     # One size or quality answered wrong when a request names it (its own code path).
@@ -458,7 +486,9 @@ _FAULT_LIST: tuple[Fault, ...] = (
           checks=("IMG-08/invalid-request-rejected/images-size-1792x1792",
                   "IMG-08/invalid-request-rejected/images-size-256x1024")),
     Fault("img-accept-unknown-quality", "Accepts any quality string.", ("IMG-09",),
-          ("FUZZ-01",), checks=("IMG-09",)),
+          ("FUZZ-01",), checks=("IMG-09/invalid-request-rejected/*",
+                                *(f"IMG-09/invalid-value-rejected/*-{how}" for how in
+                                  ("upper-cased", "trailing-space", "leading-space")))),
     Fault("img-accept-n-0", "Accepts n of 0 and below, returning no images.", ("IMG-10",),
           ("FUZZ-01", "IMG-02"),
           checks=("IMG-10/invalid-request-rejected/images-n-0",
@@ -476,12 +506,67 @@ _FAULT_LIST: tuple[Fault, ...] = (
           "full", checks=("IMG-01", "FUZZ-02/fuzz-positive/post-images-generations")),
 )  # fmt: skip
 
-# One generated fault per invalid-request case: it accepts exactly that request.
+# One generated fault per invalid-request case: it accepts exactly that request; and one per
+# case of the contract families (mutants.py): it accepts, refuses or crashes on exactly it.
 _GENERATED = tuple(
     Fault(name, description, breaks, profile=profile, checks=checks, scope=scope)
-    for name, description, breaks, profile, checks, scope in case_fault_specs()
+    for name, description, breaks, profile, checks, scope in (*case_fault_specs(), *mutant_specs())
 )
-FAULTS: dict[str, Fault] = {fault.name: fault for fault in (*_FAULT_LIST, *_GENERATED)}
+# The contract's families (contract/families.py) catch these hand-written faults too, one
+# step beside the examples they were written for: the further checks each must fail.
+_EVERY_STOP = ("CHAT-21/every-answer-without-stop",)
+_VALID = "CHAT-26/valid-value-accepted/"
+_INVALID_TEMPERATURE = "CHAT-12/invalid-value-rejected/chat-temperature-"
+_ALSO_CAUGHT: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(
+        ("chat-ignore-stop-fixed-reply", "sse-ignore-stop", "sse-stop-per-chunk",
+         "sse-stop-first-only", "routes-one-ignores-stop", "chat-stop-first-only",
+         "chat-stop-last-only", "chat-stop-ascii-only", "chat-stop-strip"),
+        _EVERY_STOP,
+    ),
+    "sse-ignore-max-tokens": ("CHAT-08/every-answer-within-max-tokens",),
+    "sse-usage-total": ("CHAT-07/every-stream-usage-total",),
+    # Each counts the images of every image answer too (test_invariants.py).
+    **dict.fromkeys(
+        ("img-fewer-above-2", "img-two-when-n-omitted",
+         *(f"img-empty-for-{value}" for _, value in _OFFERS)),
+        ("IMG-02/every-image-answer-count",),
+    ),
+    "err-error-as-200": ("*/invalid-value-rejected/*",),
+    "err-500-on-rejection": ("*/invalid-value-rejected/*",),
+    "chat-accept-temperature-3": (
+        f"{_INVALID_TEMPERATURE}2-1", f"{_INVALID_TEMPERATURE}just-above-2"
+    ),
+    "chat-temperature-float32": (f"{_INVALID_TEMPERATURE}just-above-2",),
+    "chat-accept-negative-temperature": (f"{_INVALID_TEMPERATURE}0-0-001",),
+    "chat-coerce-temperature-string": (f"{_INVALID_TEMPERATURE}*-as-a-string-*",),
+    "chat-accept-max-tokens-0": ("CHAT-14/invalid-value-rejected/chat-max-tokens-1-1",),
+    "chat-accept-5-stops": ("CHAT-16/invalid-value-rejected/chat-stop-array-of-5",),
+    "img-accept-n-0": ("IMG-10/invalid-value-rejected/images-n-1-1",),
+    # Any size string: the near misses, not the other JSON types.
+    "img-accept-any-size": tuple(
+        f"IMG-08/invalid-value-rejected/images-size-*-{how}"
+        for how in ("upper-cased", "trailing-space", "leading-space", "zero-padded-width", "unit")
+    ),
+    "chat-reject-temperature-2": (f"{_VALID}chat-temperature-2", f"{_VALID}*-temperature-2-*"),
+    "chat-reject-temperature-0": (
+        f"{_VALID}chat-temperature-0", f"{_VALID}*-temperature-0-stream-*"
+    ),
+    "chat-reject-string-stop": (f"{_VALID}*stop-string",),
+    "chat-one-stop-only": (f"{_VALID}*stop-array-of-[234]",),
+    "chat-500-stop": (f"{_VALID}*stop-*",),
+    "chat-500-whitespace-stop": (f"{_VALID}*stop-string",),
+}  # fmt: skip
+# A model's refusal of a size it does not make turns into a crash there too.
+_ALSO_ALLOWED = {"err-500-on-rejection": ("IMG-14",)}
+FAULTS: dict[str, Fault] = {
+    fault.name: replace(
+        fault,
+        checks=(*fault.checks, *_ALSO_CAUGHT.get(fault.name, ())),
+        may_also_break=(*fault.may_also_break, *_ALSO_ALLOWED.get(fault.name, ())),
+    )
+    for fault in (*_FAULT_LIST, *_GENERATED)
+}
 
 # Conforming but awkward servers: the suite must pass them with no failure or warning.
 VARIANTS: dict[str, str] = {

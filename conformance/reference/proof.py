@@ -31,6 +31,7 @@ class Check:
     level: Level
     test: str  # file::function under conformance/contract/
     profile: str  # the smallest profile that runs it
+    family: str | None = None  # the generated family it belongs to (contract/families.py)
 
 
 def check_profile(item: pytest.Item) -> str:
@@ -59,7 +60,9 @@ def collect_checks(profile: str = "full") -> list[Check]:
                 ids = tuple(requirement_ids(item))
                 level = max((catalogue[i].level for i in ids), key=LEVEL_RANK.__getitem__)
                 test = item.nodeid.split("[")[0].split("conformance/contract/")[-1]
-                found.append(Check(ident, ids, level, test, check_profile(item)))
+                marker = item.get_closest_marker("family")
+                family = str(marker.args[0]) if marker is not None else None
+                found.append(Check(ident, ids, level, test, check_profile(item), family))
 
     with tempfile.TemporaryDirectory(prefix="apex-collect-") as reports, _quiet():
         args = ["--collect-only", "-qq", "--pyargs", "conformance.contract", "-p",
@@ -98,7 +101,8 @@ _SOURCE = Path(conformance.__file__).with_name("requirements.yaml")
 
 
 def generated_fields(checks: list[Check]) -> dict[str, dict[str, list[str]]]:
-    """Each requirement's tests (file::function) and the faults that prove its checks."""
+    """Each requirement's tests (file::function), the faults that prove its checks, and the
+    generated families that check it with their sizes per profile (at the default seed)."""
     proving = proofs(checks)
     fields: dict[str, dict[str, list[str]]] = {
         r: {"tests": [], "proven_by": []} for r in requirements()
@@ -112,7 +116,26 @@ def generated_fields(checks: list[Check]) -> dict[str, dict[str, list[str]]]:
     for entry in fields.values():
         entry["tests"].sort()
         entry["proven_by"].sort()
+    for req, sizes in _family_sizes(checks).items():
+        fields[req]["families"] = [
+            f"{family}: {{{', '.join(f'{p}: {n}' for p, n in counts.items())}}}"
+            for family, counts in sorted(sizes.items())
+        ]
     return fields
+
+
+def _family_sizes(checks: list[Check]) -> dict[str, dict[str, dict[str, int]]]:
+    """Requirement -> family -> profile -> how many of its checks that profile runs."""
+    sizes: dict[str, dict[str, dict[str, int]]] = {}
+    for check in checks:
+        if check.family is None:
+            continue
+        counts = sizes.setdefault(check.requirements[0], {}).setdefault(
+            check.family, dict.fromkeys(PROFILES, 0)
+        )
+        for profile in PROFILES[PROFILES.index(check.profile) :]:  # type: ignore[arg-type, unused-ignore]
+            counts[profile] += 1
+    return sizes
 
 
 def render(text: str, fields: dict[str, dict[str, list[str]]]) -> str:
@@ -126,15 +149,17 @@ def render(text: str, fields: dict[str, dict[str, list[str]]]) -> str:
         i += 1
         if match := re.match(r"  - id: (\S+)$", line):
             current = match[1]
-        key = re.match(r"    (tests|proven_by):", line)
+        key = re.match(r"    (tests|proven_by|families):", line)
         if key is not None:
-            while i < len(lines) and lines[i].startswith("      - "):
-                i += 1  # a block list's items go with its key
+            while i < len(lines) and lines[i].startswith("      "):
+                i += 1  # a block's items go with its key
             continue
         out.append(line)
         if current is not None and line.startswith("    profile:"):
             for name in ("tests", "proven_by"):
                 out.extend(_yaml_list(name, fields.get(current, {}).get(name, [])))
+            if families := fields.get(current, {}).get("families"):
+                out.extend(["    families:", *(f"      {f}" for f in families)])
     return "\n".join(out) + "\n"
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from conformance.reference import case_faults, strict
+from conformance.reference import case_faults, mutants, strict
 from conformance.reference.errors import ApiError, InjectedCrash, invalid, model_not_found
 from conformance.reference.faults import Faults
 from conformance.reference.served_models import (
@@ -107,6 +107,8 @@ def validate_chat(body: dict[str, Any], faults: Faults) -> ChatRequest:
     with _rejections(faults):
         if "variant-strict-fields" in faults:
             strict.refuse_undocumented("ChatCompletionRequest", body)
+        mutants.refuse(CHAT_PATH, body, faults)
+        body = mutants.accept(CHAT_PATH, body, faults)
         return _validate_chat(case_faults.repair(CHAT_PATH, body, faults), faults)
 
 
@@ -115,6 +117,8 @@ def validate_images(body: dict[str, Any], faults: Faults) -> ImageRequest:
     with _rejections(faults):
         if "variant-strict-fields" in faults:
             strict.refuse_undocumented("ImageRequest", body)
+        mutants.refuse(IMAGES_PATH, body, faults)
+        body = mutants.accept(IMAGES_PATH, body, faults)
         return _validate_images(case_faults.repair(IMAGES_PATH, body, faults), faults)
 
 

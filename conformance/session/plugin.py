@@ -74,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "fuzz: schemathesis fuzzing of the OpenAPI description")
     config.addinivalue_line("markers", "profile(name): smallest profile that runs this check")
     config.addinivalue_line("markers", "after_all: runs after every other check (judges them all)")
+    config.addinivalue_line("markers", "family(name): the generated check family of this check")
     if not _runs_contract(config):
         return
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)

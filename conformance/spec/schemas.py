@@ -177,3 +177,27 @@ def _path(error: ValidationError) -> str:
     for part in error.absolute_path:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
+
+
+def validate_schema(schema: dict[str, Any], instance: object) -> list[str]:
+    """Why `instance` does not match `schema`, a schema whose `#/components/...` references
+    point into the OpenAPI file; empty when it does."""
+    anchored = _anchored(schema)
+    registry: Registry[Any] = Registry().with_resource(
+        SPEC_URI, Resource.from_contents(_load(), default_specification=DRAFT202012)
+    )
+    validator = Draft202012Validator(anchored, registry=registry)
+    return [_describe(error) for error in validator.iter_errors(instance)]
+
+
+def _anchored(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_anchored(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        key: f"{SPEC_URI}{value}"
+        if key == "$ref" and str(value).startswith("#")
+        else _anchored(value)
+        for key, value in node.items()
+    }
