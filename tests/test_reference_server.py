@@ -623,8 +623,9 @@ Send = Callable[[httpx.Client], httpx.Response]
 _HOT = {"temperature": 3}
 
 
-def _models_as(auth: str | None) -> Send:
-    return lambda c: with_auth(c, "GET", "/models", auth)
+def _models_as(auth: str | None, path: str = "/models") -> Send:
+    # An absolute URL: httpx would drop the leading slashes of a path joined to base_url.
+    return lambda c: with_auth(c, "GET", str(c.base_url).rstrip("/") + path, auth)
 
 
 def _chat(**changes: Any) -> Send:
@@ -888,15 +889,31 @@ PROBES: dict[str, Probe] = {
     "img-accept-unknown-model": _status(_image(model="openai/nope"), 200),
     "img-coerce-n-string": _status(_image(n="1"), 200),
     "img-no-created": lambda c: "created" not in post_image(c).json(),
+    "auth-reach-double-slash": _status(_models_as(None, "//models"), 200),
+    "auth-reach-trailing-slash": _status(_models_as(None, "/models/"), 200),
+    "auth-reach-case": _status(_models_as(None, "/MODELS"), 200),
+    "auth-reach-head": lambda c: with_auth(c, "HEAD", "/models", None).status_code == 200,
+    "auth-reach-method": lambda c: with_auth(c, "POST", "/models", None).status_code == 200,
+    # One client, so one kept-alive connection: a valid key first, then none.
+    "auth-reach-keepalive": lambda c: (
+        c.get("/models").status_code == 200 and _models_as(None)(c).status_code == 200
+    ),
 }
 
 
+MUTANT_PREFIX = "mut-"
+
+
+def _generated(name: str) -> bool:
+    return name in CASE_FAULTS or name.startswith(MUTANT_PREFIX)
+
+
 def test_every_fault_has_a_probe():
-    # The generated faults are probed by tests/test_fault_zoo.py, each against every case.
-    assert PROBES.keys() == FAULTS.keys() - CASE_FAULTS.keys()
+    # The generated faults are probed by tests/test_fault_zoo.py, each against its checks.
+    assert PROBES.keys() == {name for name in FAULTS if not _generated(name)}
 
 
-@pytest.mark.parametrize("name", [name for name in FAULTS if name not in CASE_FAULTS])
+@pytest.mark.parametrize("name", [name for name in FAULTS if not _generated(name)])
 def test_fault_changes_what_it_says(zoo_server, api, name):
     probe = PROBES[name]
     assert not probe(api), f"the clean server already shows {name}"

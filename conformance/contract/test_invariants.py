@@ -46,12 +46,15 @@ def _json(raw):
         return None
 
 
-def chat_answers(apex):
-    """(request body, kind, objects) of every 2xx chat answer: its body, or its stream chunks."""
+def chat_answers(apex, model):
+    """(request body, kind, objects) of every 2xx chat answer for `model`: its body, or its
+    stream chunks. Per model: under --models each model's check judges its own answers."""
     found = []
     for exchange in apex.answers():
         sent = _json(exchange.request_body)
         if exchange.method != "POST" or not exchange.url.endswith(CHAT):
+            continue
+        if exchange.requested_model != model:
             continue
         if not 200 <= exchange.status < 300 or not isinstance(sent, dict):
             continue
@@ -64,9 +67,9 @@ def chat_answers(apex):
     return found
 
 
-def judge(apex, what, problems_of):
+def judge(apex, model, what, problems_of):
     """Fail naming every answer `problems_of(sent, kind, objects)` finds fault with."""
-    answers = chat_answers(apex)
+    answers = chat_answers(apex, model)
     if not answers:
         pytest.skip("no chat answer was received to inspect")
     offending = []
@@ -84,13 +87,15 @@ def judge(apex, what, problems_of):
 
 @pytest.fixture(scope="module")
 def paths(apex, chat_model):
-    """Send the chat paths of PATHS (the answers join every other check's)."""
+    """Send the chat paths of PATHS (the answers join every other check's); the model whose
+    answers the checks judge."""
     for path in PATHS.values():
         body = payloads.chat(chat_model, path["prompt"])
         if path["stream"]:
             apex.stream(CHAT, {**body, "stream": True})
         else:
             apex.call("POST", CHAT, json_body=body)
+    return chat_model
 
 
 def _choices(kind, objects):
@@ -120,7 +125,7 @@ def test_every_answer_within_max_tokens(apex, paths):
         used = [u["completion_tokens"] for u in _usages(kind, objects) if int_usage(u)]
         return [f"completion_tokens {n} > max_tokens {limit}" for n in used if n > limit]
 
-    judge(apex, "max_tokens (completion_tokens never above it)", over)
+    judge(apex, paths, "max_tokens (completion_tokens never above it)", over)
 
 
 @pytest.mark.after_all
@@ -133,7 +138,7 @@ def test_every_answer_without_stop(apex, paths):
         text = _content(kind, objects)
         return [f"the reply contains the stop sequence {s!r}" for s in stops if s and s in text]
 
-    judge(apex, "stop (the reply holds none of its sequences)", contains)
+    judge(apex, paths, "stop (the reply holds none of its sequences)", contains)
 
 
 @pytest.mark.after_all
@@ -149,7 +154,7 @@ def test_every_answer_finish_reason(apex, paths):
             if r not in FINISH_REASONS and not (kind == "stream" and r is None)
         ]
 
-    judge(apex, "finish_reason", unknown)
+    judge(apex, paths, "finish_reason", unknown)
 
 
 @pytest.mark.after_all
@@ -169,7 +174,7 @@ def test_every_answer_model_echoed(apex, paths):
             if not (isinstance(m, str) and pattern.match(m))
         ]
 
-    judge(apex, "model (the requested one)", other)
+    judge(apex, paths, "model (the requested one)", other)
 
 
 @pytest.mark.after_all
@@ -186,7 +191,7 @@ def test_every_answer_created_recent(apex, paths):
             if is_integer(c) and abs(c - now) > CREATED_SLACK
         ]
 
-    judge(apex, "created (the Unix time of the answer)", implausible)
+    judge(apex, paths, "created (the Unix time of the answer)", implausible)
 
 
 @pytest.mark.after_all
@@ -202,7 +207,7 @@ def test_every_stream_usage_total(apex, paths):
             if int_usage(u) and u["total_tokens"] != u["prompt_tokens"] + u["completion_tokens"]
         ]
 
-    judge(apex, "a stream's usage (total = prompt + completion)", wrong)
+    judge(apex, paths, "a stream's usage (total = prompt + completion)", wrong)
 
 
 @pytest.mark.after_all

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from conformance.catalogue import check_id, slug
+from conformance.catalogue import check_id, requirements, slug
 from conformance.contract.families import Generated, invalid_cases, probe_body, valid_probes
 from conformance.reference.case_faults import accepted
 from conformance.reference.served_models import CHAT_MODELS
@@ -123,8 +123,8 @@ def specs() -> list[Spec]:
         }[next(p for p in (ACCEPT, REFUSE, CRASH) if name.startswith(p))]
         check = check_id(g.requirement, _function(g), g.id)
         found.append(
-            (name, f"{action} {g.id!r} ({g.family}).", (g.requirement,), "smoke", (check,),
-             (f"*/*/{slug(g.id)}",))
+            (name, f"{action} {g.id!r} ({g.family}).", (g.requirement,),
+             requirements()[g.requirement].profile, (check,), (f"*/*/{slug(g.id)}",))
         )  # fmt: skip
     for name, (path, field) in ANSWERING.items():
         how, check = ANSWER_FIELDS[field]

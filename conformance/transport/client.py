@@ -212,8 +212,13 @@ class ApexClient:
 
     def answers(self, *, own: bool = False) -> list[Exchange]:
         """Every exchange this client has received so far (this worker's, under xdist);
-        with `own`, not those taken over from the controller."""
-        return [e for k, e in self._cache.items() if not (own and k in self._seeded)]
+        with `own`, not those taken over from the controller.
+
+        In the order of their requests, not of their arrival: the checks that judge every
+        answer then name the same ones first at every --concurrency.
+        """
+        keys = sorted(self._cache, key=_order)
+        return [self._cache[k] for k in keys if not (own and k in self._seeded)]
 
     def sent(self) -> list[tuple[Exchange, str | None]]:
         """Every exchange with the Authorization value it went with, for the recording (which
@@ -460,6 +465,10 @@ class ApexClient:
         exchange.elapsed = time.monotonic() - started
         self.timeline.append((started, started + exchange.elapsed))
         return exchange
+
+
+def _order(key: _Key) -> tuple[str, str, bytes, str, tuple[tuple[str, str], ...], bool]:
+    return (key.method, key.url, key.body or b"", key.auth or "", key.headers, key.stream)
 
 
 def _encode(json_body: Any) -> bytes | None:
