@@ -165,7 +165,9 @@ _FAULT_LIST: tuple[Fault, ...] = (
           ("AUTH-12",), checks=("AUTH-12/no-key-reaches-nothing/models-post",)),
     # Which keyless checks share a connection with an accepted request depends on the waves.
     Fault("auth-reach-keepalive", "Trusts a connection once a valid key came on it: later "
-          "requests on it need none.", ("AUTH-12",), _ids("AUTH-01..AUTH-05"),
+          "requests on it need none.", ("AUTH-12",),
+          # Any keyless check that reuses such a connection gets in too.
+          (*_ids("AUTH-01..AUTH-05"), "AUTH-12/no-key-reaches-nothing/*"),
           checks=("AUTH-12/refused-after-an-accepted-request/*",)),
     # --- http -------------------------------------------------------------------------
     Fault("http-500-malformed-json", "Crashes with a 500 on a body that is not valid JSON.",
