@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from conformance.reference.variants import read_body, replay_body
 
 _GENERATING = ("/chat/completions", "/images/generations")
 
@@ -30,7 +32,7 @@ class SingleSlot:
         if scope["type"] != "http" or scope["method"] != "POST" or not path.endswith(_GENERATING):
             await self.app(scope, receive, send)
             return
-        raw = await _body(receive)
+        raw = await read_body(receive)
         if self._slot.locked() and self.waiting >= 1 and _streamed(raw):
             self.dropped += 1
             headers = [(b"content-type", b"text/event-stream")]
@@ -45,7 +47,7 @@ class SingleSlot:
             self.waiting -= 1
         try:
             await asyncio.sleep(self.service)
-            await self.app(scope, _replay(raw, receive), send)
+            await self.app(scope, replay_body(raw, receive), send)
         finally:
             self._slot.release()
 
@@ -56,25 +58,3 @@ def _streamed(raw: bytes) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and body.get("stream") is True
-
-
-async def _body(receive: Receive) -> bytes:
-    raw = bytearray()
-    while True:
-        message = await receive()
-        raw += message.get("body", b"")
-        if not message.get("more_body", False):
-            return bytes(raw)
-
-
-def _replay(raw: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    return replayed

@@ -13,12 +13,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance.config.settings import Settings
 from conformance.reference.app import create_app, create_zoo_app
 from conformance.reference.faults import FAULTS
 from conformance.reference.runner import ServerThread, generate_api_key
+from conformance.reference.variants import read_body, replay_body
 from conformance.transport.client import ApexClient
 from conformance.transport.dispatch import Dispatcher, Pending
 from conformance.transport.limits import Budget, RateLimiter, Spend
@@ -90,7 +91,7 @@ class SlowWhenCrowded:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = await receive()
+        raw = await read_body(receive)
         self.in_flight += 1
         try:
             await asyncio.sleep(0.05)  # long enough for the requests sent together to meet
@@ -102,20 +103,7 @@ class SlowWhenCrowded:
                 gone.cancel()
         finally:
             self.in_flight -= 1
-        await self.app(scope, _replayed(request, receive), send)
-
-
-def _replayed(request: Message, receive: Receive) -> Receive:
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return request
-
-    return replayed
+        await self.app(scope, replay_body(raw, receive), send)
 
 
 def test_a_timeout_met_in_a_crowd_is_sent_again_alone_and_judged():

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance.reference import ServerThread, create_app, generate_api_key
+from conformance.reference.variants import read_body, replay_body
 from conformance.reference.zoo import run_suite
 
 CHECKS = ("SSE-13/*", "CHAT-22/*", "CHAT-08/*", "SSE-03/*", "SSE-07/*")
@@ -28,12 +29,7 @@ def refusing(status: int, key: str) -> ASGIApp:
         if scope["type"] != "http" or scope["method"] != "POST":
             await inner(scope, receive, send)
             return
-        raw = b""
-        more = True
-        while more:
-            message = await receive()
-            raw += message.get("body", b"")
-            more = message.get("more_body", False)
+        raw = await read_body(receive)
         if b'"stream_options"' in raw:
             error = {"message": "Extra inputs are not permitted", "type": "invalid_request_error",
                      "param": "stream_options", "code": None}  # fmt: skip
@@ -42,16 +38,7 @@ def refusing(status: int, key: str) -> ASGIApp:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-
-        await inner(scope, replay, send)
+        await inner(scope, replay_body(raw, receive), send)
 
     return app
 

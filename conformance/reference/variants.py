@@ -407,11 +407,11 @@ class _ExtraModels:
         if scope["method"] == "GET" and _path(scope).endswith("/v1/models"):
             await _Rewrite(self.app, json_edit=self._listed)(scope, receive, send)
             return
-        raw = await _read_body(receive)
+        raw = await read_body(receive)
         is_chat = _path(scope).endswith("/chat/completions")
         requested = _mapped_model(raw, self.chats if is_chat else self.images)
         if requested is None:
-            await self.app(scope, _replay(raw, receive), send)
+            await self.app(scope, replay_body(raw, receive), send)
             return
         body = json.loads(raw)
         body["model"] = _CHAT_BASE if is_chat else _image_base(body)
@@ -431,7 +431,7 @@ class _ExtraModels:
             return value
 
         rewrite = _Rewrite(self.app, json_edit=renamed, event_edit=_data_edit(rename))
-        await rewrite(scope, _replay(raw, receive), send)
+        await rewrite(scope, replay_body(raw, receive), send)
 
     def _listed(self, body: Any, scope: Scope, status: int) -> Any:
         if status == 200 and isinstance(body, dict) and isinstance(body.get("data"), list):
@@ -457,7 +457,8 @@ def _mapped_model(raw: bytes, served: frozenset[str]) -> str | None:
     return model if isinstance(model, str) and model in served else None
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body an ASGI app receives."""
     raw = bytearray()
     while True:
         message = await receive()
@@ -469,7 +470,8 @@ async def _read_body(receive: Receive) -> bytes:
     return bytes(raw)
 
 
-def _replay(raw: bytes, receive: Receive) -> Receive:
+def replay_body(raw: bytes, receive: Receive) -> Receive:
+    """A receive that gives `raw` as the request body again, then what `receive` gives."""
     sent = False
 
     async def replayed() -> Message:
