@@ -5,11 +5,45 @@ from __future__ import annotations
 import asyncio
 import json
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.reference.variants import read_body, replay_body
 
 _GENERATING = ("/chat/completions", "/images/generations")
+
+
+class Interrupting:
+    """An engine that generates for one request at a time and, like llama.cpp's server by
+    default, ends the stream in progress when another request arrives: well formed, with
+    `data: [DONE]`, but without its finish_reason."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app, self.cut = app, 0
+        self._streaming: list[dict[str, bool]] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        for stream in self._streaming:
+            stream["interrupted"] = True
+        state = {"interrupted": False, "done": False}
+        self._streaming.append(state)
+
+        async def cutting(message: Message) -> None:
+            if state["done"]:
+                return
+            if message["type"] == "http.response.body" and state["interrupted"]:
+                state["done"] = True
+                self.cut += 1
+                await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, cutting)
+        finally:
+            self._streaming.remove(state)
 
 
 class SingleSlot:

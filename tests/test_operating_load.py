@@ -24,7 +24,8 @@ from conformance.transport.client import ApexClient
 from conformance.transport.dispatch import Dispatcher, Pending
 from conformance.transport.limits import Budget, RateLimiter, Spend
 from conformance.vocabulary import EXIT_INTERRUPTED
-from tests.engines import SingleSlot
+from tests.engines import Interrupting, SingleSlot
+from tests.misbehaving import Slow
 from tests.test_concurrency import comparable
 from tests.test_reports import fault_url, run_with_reports
 
@@ -78,6 +79,22 @@ def test_a_faulty_one_slot_engine_fails_its_rule_alone_at_every_level(single_slo
 def _pinned(fault: str) -> set[str]:
     """The requirements of the checks a fault is pinned to (those the families catch too)."""
     return {pattern.split("/")[0] for pattern in FAULTS[fault].checks}
+
+
+def test_a_stream_ended_early_by_the_next_request_is_sent_again_alone(tmp_path):
+    key = generate_api_key()
+    engine = Interrupting(Slow(create_app(key), 0.05))
+    seen = {}
+    with ServerThread(engine) as server:
+        for level in (DEFAULT, 1):
+            run = run_with_reports(
+                server.base_url, key, tmp_path / str(level), f"--concurrency={level}",
+                "--fail-on=should",
+            )  # fmt: skip
+            assert run.exit_code == 0, run.output[-3000:]
+            seen[level] = comparable(run.report_dir)
+    assert engine.cut > 0  # the crowd did end streams early
+    assert seen[DEFAULT] == seen[1]
 
 
 class SlowWhenCrowded:

@@ -548,7 +548,28 @@ def _transport_message(method: str, url: str, exc: Exception, timeout: float) ->
 def _strained(exchange: Exchange) -> bool:
     """Whether an answer shows the target under more load than it sustains."""
     stalled = isinstance(exchange, StreamExchange) and exchange.stalled_after is not None
-    return exchange.status >= 500 or exchange.status == 429 or bool(exchange.broken) or stalled
+    if exchange.status >= 500 or exchange.status == 429 or bool(exchange.broken) or stalled:
+        return True
+    return isinstance(exchange, StreamExchange) and 200 <= exchange.status < 300 and _cut(exchange)
+
+
+def _cut(stream: StreamExchange) -> bool:
+    """A 200 event stream that ended without any finish_reason: an engine that serves one
+    request at a time ends the stream in progress, cleanly, when another one arrives
+    (llama.cpp's server does by default)."""
+    if stream.media_type != "text/event-stream":
+        return False
+    for event in stream.data_events():
+        try:
+            chunk = json.loads(event.data)
+        except ValueError:
+            continue
+        choices = chunk.get("choices") if isinstance(chunk, dict) else None
+        if isinstance(choices, list) and any(
+            isinstance(c, dict) and c.get("finish_reason") for c in choices
+        ):
+            return False
+    return True
 
 
 def _retry_delay(exchange: Exchange) -> float | None:
